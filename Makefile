@@ -1,0 +1,35 @@
+# Makefile for pg_asyncscan (PGXS)
+
+MODULE_big = pg_asyncscan
+OBJS = \
+	src/pg_asyncscan.o \
+	src/planner.o \
+	src/exec.o \
+	src/explain.o \
+	src/stream.o \
+	src/io_sync.o
+
+EXTENSION = pg_asyncscan
+DATA = pg_asyncscan--0.1.sql
+PGFILEDESC = "pg_asyncscan - asynchronous batched reads for sequential heap scans"
+
+# regression tests (sql/, expected/)
+REGRESS = setup guc planner explain differential paths cursor_rescan errors
+REGRESS_OPTS = --inputdir=. --outputdir=.
+
+# isolation tests (test/specs, test/expected)
+ISOLATION = concurrent_writers
+ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso
+
+# TAP tests (test/t)
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+# our own sources build warning-free or not at all
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+EXTRA_CLEAN = test/output_iso test/tmp_check tmp_check results regression.diffs regression.out

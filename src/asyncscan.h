@@ -1,0 +1,56 @@
+/*-------------------------------------------------------------------------
+ *
+ * asyncscan.h
+ *	  Declarations shared between the planner, executor and EXPLAIN parts
+ *	  of the AsyncSeqScan custom scan node.
+ *
+ * IDENTIFICATION
+ *	  src/asyncscan.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ASYNCSCAN_H
+#define ASYNCSCAN_H
+
+#include "commands/explain.h"
+#include "nodes/execnodes.h"
+#include "nodes/extensible.h"
+#include "access/htup_details.h"
+
+#include "stream.h"
+
+/* The name EXPLAIN shows: Custom Scan (AsyncSeqScan) */
+#define ASYNCSCAN_NODE_NAME "AsyncSeqScan"
+
+/* Execution state of one AsyncSeqScan node. */
+typedef struct AsyncSeqScanState
+{
+	CustomScanState css;		/* must be first */
+	int			io_method;		/* pg_asyncscan.io_method at executor start */
+	AsyncScanStream *stream;	/* NULL until the first page is asked for */
+	bool		finished;		/* stream reached the end */
+
+	/* the page being walked */
+	AsyncScanPage page;
+	bool		have_page;
+	int			ntuples;		/* visible tuples on it */
+	int			next_tuple;		/* index into offsets */
+	OffsetNumber offsets[MaxHeapTuplesPerPage];
+	HeapTupleData tuple;		/* the tuple stored in the scan slot */
+
+	AsyncScanStats stats;		/* accumulated over rescans */
+} AsyncSeqScanState;
+
+/* GUC variables, defined in planner.c */
+extern bool asyncscan_enabled;
+extern int	asyncscan_min_relation_size;
+
+extern const CustomScanMethods asyncscan_scan_methods;
+
+extern void asyncscan_planner_init(void);
+extern void asyncscan_exec_init(void);
+extern Node *asyncscan_create_scan_state(CustomScan *cscan);
+extern void asyncscan_explain(CustomScanState *node, List *ancestors,
+							  ExplainState *es);
+
+#endif							/* ASYNCSCAN_H */

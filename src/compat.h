@@ -1,0 +1,94 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *	  Every difference between PostgreSQL major versions, in one place.
+ *
+ * The logic files never test PG_VERSION_NUM themselves; they use the
+ * names defined here.  Each shim says what changed upstream and when.
+ *
+ * IDENTIFICATION
+ *	  src/compat.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ASYNCSCAN_COMPAT_H
+#define ASYNCSCAN_COMPAT_H
+
+#include "postgres.h"
+
+#include "common/relpath.h"
+#include "storage/buf_internals.h"
+#include "storage/smgr.h"
+#include "utils/rel.h"
+
+#if PG_VERSION_NUM < 150000
+#error "pg_asyncscan requires PostgreSQL 15 or later"
+#endif
+
+/*
+ * PostgreSQL 16 declares _PG_init in fmgr.h; on 15 the module declares it.
+ */
+#if PG_VERSION_NUM < 160000
+extern PGDLLEXPORT void _PG_init(void);
+#endif
+
+/*
+ * PostgreSQL 16 renamed RelFileNode to RelFileLocator (smgr_rnode became
+ * smgr_rlocator) and replaced INIT_BUFFERTAG by InitBufferTag().
+ */
+#if PG_VERSION_NUM >= 160000
+#define asyncscan_smgr_path(smgr) \
+	relpath((smgr)->smgr_rlocator, MAIN_FORKNUM)
+#define asyncscan_init_buffer_tag(tag, rel, blkno) \
+	InitBufferTag((tag), &(rel)->rd_locator, MAIN_FORKNUM, (blkno))
+#else
+#define asyncscan_smgr_path(smgr) \
+	relpath((smgr)->smgr_rnode, MAIN_FORKNUM)
+#define asyncscan_init_buffer_tag(tag, rel, blkno) \
+	INIT_BUFFERTAG(*(tag), (rel)->rd_node, MAIN_FORKNUM, (blkno))
+#endif
+
+/*
+ * PostgreSQL 17 removed old_snapshot_threshold and TestForOldSnapshot().
+ */
+#if PG_VERSION_NUM >= 170000
+#define asyncscan_old_snapshot_enabled()	false
+#define asyncscan_test_for_old_snapshot(snapshot, rel, page) ((void) 0)
+#else
+#include "utils/snapmgr.h"
+#define asyncscan_old_snapshot_enabled()	(old_snapshot_threshold >= 0)
+#define asyncscan_test_for_old_snapshot(snapshot, rel, page) \
+	TestForOldSnapshot((snapshot), (rel), (page))
+#endif
+
+/*
+ * PostgreSQL 16 added CustomScanState.slotOps, letting a provider choose
+ * the scan slot type before the projection and quals are compiled.  On 15
+ * the slot is always virtual, so exec.c replaces it in BeginCustomScan and
+ * compiles projection and quals again for the new slot type.
+ */
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+
+#if PG_VERSION_NUM >= 160000
+/* at CreateCustomScanState time */
+#define asyncscan_request_heap_slot(css) \
+	((css)->slotOps = &TTSOpsHeapTuple)
+/* at BeginCustomScan time: nothing left to do */
+#define asyncscan_install_heap_slot(css, estate, cscan) ((void) 0)
+#else
+#define asyncscan_request_heap_slot(css) ((void) 0)
+static inline void
+asyncscan_install_heap_slot(CustomScanState *css, EState *estate,
+							CustomScan *cscan)
+{
+	ExecInitScanTupleSlot(estate, &css->ss,
+						  RelationGetDescr(css->ss.ss_currentRelation),
+						  &TTSOpsHeapTuple);
+	ExecAssignScanProjectionInfoWithVarno(&css->ss, cscan->scan.scanrelid);
+	css->ss.ps.qual = ExecInitQual(cscan->scan.plan.qual, (PlanState *) css);
+}
+#endif
+
+#endif							/* ASYNCSCAN_COMPAT_H */

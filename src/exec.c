@@ -1,0 +1,288 @@
+/*-------------------------------------------------------------------------
+ *
+ * exec.c
+ *	  Executor callbacks of the AsyncSeqScan custom scan node: the
+ *	  page-at-a-time tuple loop over the pages the read stream hands out.
+ *
+ * For each page the node collects the offsets of the tuples its snapshot
+ * sees, then returns them one by one through ExecScan, which evaluates the
+ * quals and the projection.
+ *
+ *	- A page read by the direct path is all-visible (the stream checked the
+ *	  visibility map before and PD_ALL_VISIBLE after the read), so every
+ *	  normal line pointer is a visible tuple, as in heapgetpage()'s
+ *	  all_visible case.
+ *	- A page read through shared buffers gets exactly what heapgetpage()
+ *	  does: opportunistic pruning, a share lock, per-tuple visibility and
+ *	  serializable conflict checks.
+ *
+ * Tuples are stored in a heap-tuple slot without a buffer pin: the node
+ * itself keeps the page (private copy or pinned buffer) until it asks the
+ * stream for the next one, and it clears the slot before that.  This saves
+ * the per-tuple pin bookkeeping a Seq Scan pays.
+ *
+ * IDENTIFICATION
+ *	  src/exec.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/relscan.h"
+#include "executor/executor.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/predicate.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "asyncscan.h"
+#include "compat.h"
+
+static void asyncscan_begin(CustomScanState *node, EState *estate, int eflags);
+static TupleTableSlot *asyncscan_exec(CustomScanState *node);
+static void asyncscan_end(CustomScanState *node);
+static void asyncscan_rescan(CustomScanState *node);
+static TupleTableSlot *asyncscan_next(ScanState *ss);
+static bool asyncscan_recheck(ScanState *ss, TupleTableSlot *slot);
+static void asyncscan_release_page(AsyncSeqScanState *state);
+static void collect_visible_tuples(AsyncSeqScanState *state);
+
+static const CustomExecMethods asyncscan_exec_methods = {
+	.CustomName = ASYNCSCAN_NODE_NAME,
+	.BeginCustomScan = asyncscan_begin,
+	.ExecCustomScan = asyncscan_exec,
+	.EndCustomScan = asyncscan_end,
+	.ReScanCustomScan = asyncscan_rescan,
+	.ExplainCustomScan = asyncscan_explain,
+};
+
+void
+asyncscan_exec_init(void)
+{
+	/* nothing process-wide yet; IO methods with backend state hook in here */
+}
+
+Node *
+asyncscan_create_scan_state(CustomScan *cscan)
+{
+	AsyncSeqScanState *state = palloc0(sizeof(AsyncSeqScanState));
+
+	NodeSetTag(state, T_CustomScanState);
+	state->css.flags = cscan->flags;
+	state->css.methods = &asyncscan_exec_methods;
+	asyncscan_request_heap_slot(&state->css);
+
+	return (Node *) state;
+}
+
+static void
+asyncscan_begin(CustomScanState *node, EState *estate, int eflags)
+{
+	AsyncSeqScanState *state = (AsyncSeqScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+
+	Assert(node->ss.ss_currentRelation != NULL);
+	asyncscan_install_heap_slot(node, estate, cscan);
+	Assert(TTS_IS_HEAPTUPLE(node->ss.ss_ScanTupleSlot));
+
+	/* the method is fixed for the life of the node, rescans included */
+	state->io_method = asyncscan_io_method;
+	state->stats.io_method = state->io_method;
+	state->stream = NULL;
+	state->finished = false;
+	state->have_page = false;
+	state->tuple.t_tableOid = RelationGetRelid(node->ss.ss_currentRelation);
+}
+
+static TupleTableSlot *
+asyncscan_exec(CustomScanState *node)
+{
+	return ExecScan(&node->ss,
+					(ExecScanAccessMtd) asyncscan_next,
+					(ExecScanRecheckMtd) asyncscan_recheck);
+}
+
+/*
+ * Return the next visible tuple of the relation, or an empty slot.
+ */
+static TupleTableSlot *
+asyncscan_next(ScanState *ss)
+{
+	AsyncSeqScanState *state = (AsyncSeqScanState *) ss;
+	TupleTableSlot *slot = ss->ss_ScanTupleSlot;
+	Relation	rel = ss->ss_currentRelation;
+
+	for (;;)
+	{
+		if (state->next_tuple < state->ntuples)
+		{
+			OffsetNumber offnum = state->offsets[state->next_tuple++];
+			Page		page = state->page.page;
+			ItemId		lp = PageGetItemId(page, offnum);
+
+			Assert(state->have_page && ItemIdIsNormal(lp));
+			state->tuple.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+			state->tuple.t_len = ItemIdGetLength(lp);
+			ItemPointerSet(&state->tuple.t_self, state->page.blkno, offnum);
+
+			pgstat_count_heap_getnext(rel);
+			return ExecStoreHeapTuple(&state->tuple, slot, false);
+		}
+
+		/* the slot points into the page: empty it before letting go */
+		ExecClearTuple(slot);
+		asyncscan_release_page(state);
+		if (state->finished)
+			return slot;
+
+		if (state->stream == NULL)
+		{
+			EState	   *estate = ss->ps.state;
+			MemoryContext oldcxt;
+
+			/* what heap_beginscan does for a Seq Scan */
+			pgstat_count_heap_scan(rel);
+			PredicateLockRelation(rel, estate->es_snapshot);
+
+			/* the stream lives as long as the query, or until rescan */
+			oldcxt = MemoryContextSwitchTo(estate->es_query_cxt);
+			state->stream = asyncscan_stream_begin(rel, estate->es_snapshot,
+												   state->io_method,
+												   &state->stats);
+			MemoryContextSwitchTo(oldcxt);
+		}
+
+		if (!asyncscan_stream_next(state->stream, &state->page))
+		{
+			/* give back memory and descriptors now, keep the counters */
+			asyncscan_stream_end(state->stream);
+			state->stream = NULL;
+			state->finished = true;
+			return slot;
+		}
+		state->have_page = true;
+		collect_visible_tuples(state);
+	}
+}
+
+/*
+ * Fill state->offsets with the tuples of the current page that the
+ * snapshot sees.
+ */
+static void
+collect_visible_tuples(AsyncSeqScanState *state)
+{
+	Relation	rel = state->css.ss.ss_currentRelation;
+	Snapshot	snapshot = state->css.ss.ps.state->es_snapshot;
+	Page		page = state->page.page;
+	Buffer		buffer = state->page.buffer;
+	OffsetNumber maxoff;
+	int			ntup = 0;
+
+	state->next_tuple = 0;
+
+	if (!BufferIsValid(buffer))
+	{
+		/* direct path: an all-visible private copy */
+		Assert(PageIsAllVisible(page));
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			if (ItemIdIsNormal(PageGetItemId(page, off)))
+				state->offsets[ntup++] = off;
+		}
+		state->ntuples = ntup;
+		return;
+	}
+
+	/* buffered path: as heapgetpage() in page-at-a-time mode */
+	heap_page_prune_opt(rel, buffer);
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	asyncscan_test_for_old_snapshot(snapshot, rel, page);
+
+	{
+		bool		all_visible = PageIsAllVisible(page) &&
+			!snapshot->takenDuringRecovery;
+
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		lp = PageGetItemId(page, off);
+			HeapTupleData loctup;
+			bool		valid;
+
+			if (!ItemIdIsNormal(lp))
+				continue;
+
+			loctup.t_tableOid = RelationGetRelid(rel);
+			loctup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+			loctup.t_len = ItemIdGetLength(lp);
+			ItemPointerSet(&loctup.t_self, state->page.blkno, off);
+
+			if (all_visible)
+				valid = true;
+			else
+				valid = HeapTupleSatisfiesVisibility(&loctup, snapshot, buffer);
+
+			HeapCheckForSerializableConflictOut(valid, rel, &loctup, buffer,
+												snapshot);
+			if (valid)
+				state->offsets[ntup++] = off;
+		}
+	}
+
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	Assert(ntup <= MaxHeapTuplesPerPage);
+	state->ntuples = ntup;
+}
+
+/* Forget the current page; the stream releases it on its next call. */
+static void
+asyncscan_release_page(AsyncSeqScanState *state)
+{
+	state->have_page = false;
+	state->ntuples = 0;
+	state->next_tuple = 0;
+}
+
+/*
+ * AsyncSeqScan is never planned where EvalPlanQual could recheck its rows
+ * (see planner.c), so like a Seq Scan there is nothing to recheck.
+ */
+static bool
+asyncscan_recheck(ScanState *ss, TupleTableSlot *slot)
+{
+	return true;
+}
+
+static void
+asyncscan_end(CustomScanState *node)
+{
+	AsyncSeqScanState *state = (AsyncSeqScanState *) node;
+
+	ExecClearTuple(node->ss.ss_ScanTupleSlot);
+	asyncscan_release_page(state);
+	if (state->stream != NULL)
+	{
+		asyncscan_stream_end(state->stream);
+		state->stream = NULL;
+	}
+}
+
+static void
+asyncscan_rescan(CustomScanState *node)
+{
+	AsyncSeqScanState *state = (AsyncSeqScanState *) node;
+
+	/* clears the scan slot before its page goes away */
+	ExecScanReScan(&node->ss);
+	asyncscan_release_page(state);
+	if (state->stream != NULL)
+	{
+		asyncscan_stream_end(state->stream);
+		state->stream = NULL;
+	}
+	state->finished = false;
+}

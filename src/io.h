@@ -1,0 +1,113 @@
+/*-------------------------------------------------------------------------
+ *
+ * io.h
+ *	  The IO method ops table and the read request it works on.
+ *
+ * The read stream (stream.c) decides what to read; an IO method decides
+ * how.  Every method implements the same small set of callbacks, modelled
+ * on PostgreSQL 18's IoMethodOps: stage a read, submit the staged batch,
+ * wait for one read, and drain everything an owner still has in flight.
+ * Adding a method is one new io_<name>.c file plus one line in the
+ * registry in pg_asyncscan.c.
+ *
+ * A read is always one contiguous range of one segment file into one
+ * contiguous, scan-private target.  The stream never frees a target while
+ * its read may still be written into: it calls drain first, on every path.
+ *
+ * IDENTIFICATION
+ *	  src/io.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ASYNCSCAN_IO_H
+#define ASYNCSCAN_IO_H
+
+#include "storage/block.h"
+
+/* Life cycle of one read request. */
+typedef enum AsyncScanReadState
+{
+	ASYNCSCAN_READ_IDLE = 0,	/* slot unused */
+	ASYNCSCAN_READ_STAGED,		/* handed to the method, not yet submitted */
+	ASYNCSCAN_READ_SUBMITTED,	/* the kernel or a worker may be writing */
+	ASYNCSCAN_READ_DONE,		/* all bytes are in the target */
+	ASYNCSCAN_READ_FAILED		/* gave up; error holds the errno */
+} AsyncScanReadState;
+
+struct AsyncScanIo;
+
+/* One read: a byte range of one segment file into private memory. */
+typedef struct AsyncScanRead
+{
+	int			fd;				/* open segment file */
+	off_t		offset;			/* byte offset in that file */
+	size_t		length;			/* bytes wanted */
+	char	   *target;			/* where they go; owned by the stream */
+	size_t		transferred;	/* bytes in place so far */
+	int			error;			/* errno when state is FAILED */
+	AsyncScanReadState state;
+	BlockNumber first_block;	/* for error messages and bookkeeping */
+	int			nblocks;		/* length / BLCKSZ */
+	struct AsyncScanIo *io;		/* owner; completions are matched by it */
+} AsyncScanRead;
+
+/*
+ * Callbacks of one IO method.  All of them run in the owning backend.
+ * Only drain is called on error paths; it must not throw.
+ */
+typedef struct IoMethodOps
+{
+	/* name as spelled in pg_asyncscan.io_method */
+	const char *name;
+
+	/*
+	 * Prepare per-owner state.  May ereport(ERROR) when the method is not
+	 * available in this backend.
+	 */
+	void		(*init_owner) (struct AsyncScanIo *io);
+
+	/* Accept a read for the next submission; state becomes STAGED. */
+	void		(*start_read) (struct AsyncScanIo *io, AsyncScanRead *read);
+
+	/* Submit every staged read of this owner as one batch. */
+	void		(*submit) (struct AsyncScanIo *io);
+
+	/*
+	 * Return once read is DONE or FAILED.  Never blocks while reads of the
+	 * owner are staged but unsubmitted: it submits them first.
+	 */
+	void		(*wait_read) (struct AsyncScanIo *io, AsyncScanRead *read);
+
+	/*
+	 * Wait for or cancel every read of this owner that may still be written
+	 * into, so that its targets may be freed.  Runs on end of scan, rescan
+	 * and from the memory context callback on ERROR; must not throw.
+	 */
+	void		(*drain) (struct AsyncScanIo *io);
+
+	/* Release per-owner state (after drain). */
+	void		(*end_owner) (struct AsyncScanIo *io);
+} IoMethodOps;
+
+/* Per-stream IO state: the owner of a set of reads. */
+typedef struct AsyncScanIo
+{
+	const IoMethodOps *ops;
+	int			nstaged;		/* reads STAGED, not yet submitted */
+	int			ninflight;		/* reads SUBMITTED, not yet reaped */
+	void	   *method_private; /* for the method's own use */
+} AsyncScanIo;
+
+/* Registry of methods, indexed by the pg_asyncscan.io_method enum. */
+typedef enum AsyncScanIoMethod
+{
+	ASYNCSCAN_IO_SYNC = 0
+} AsyncScanIoMethod;
+
+extern int	asyncscan_io_method;
+
+extern const IoMethodOps asyncscan_io_sync_ops;
+
+extern const IoMethodOps *asyncscan_io_method_ops(int method);
+
+#endif							/* ASYNCSCAN_IO_H */

@@ -1,0 +1,251 @@
+/*-------------------------------------------------------------------------
+ *
+ * planner.c
+ *	  Offer AsyncSeqScan to the planner: the set_rel_pathlist hook, the
+ *	  cost model, and the CustomPath -> CustomScan conversion.
+ *
+ * The path is offered for plain heap relations (and partitions) of at
+ * least pg_asyncscan.min_relation_size, beside the Seq Scan path, and the
+ * planner keeps whichever is cheaper.  It is not offered where it would be
+ * wrong or unhelpful: relations modified by the statement or carrying row
+ * marks (their scans need EvalPlanQual rechecks), system catalogs,
+ * temporary relations (their pages live in backend-local buffers),
+ * TABLESAMPLE, and relations of other table access methods.
+ *
+ * Cost model.  A Seq Scan pays disk_cost + cpu_cost, where
+ *		disk_cost = seq_page_cost * pages
+ *		cpu_cost  = (cpu_tuple_cost + quals per tuple) * tuples
+ *				  + target list per output row
+ * because its 8kB reads are synchronous: the CPU waits for every read.  An
+ * AsyncSeqScan keeps reads in flight while the executor works on earlier
+ * pages, so part of the smaller of the two components is hidden behind the
+ * larger one:
+ *		run_cost = disk_cost + cpu_cost
+ *				 - ASYNCSCAN_IO_OVERLAP * Min(disk_cost, cpu_cost)
+ * With ASYNCSCAN_IO_OVERLAP = 0.5 an AsyncSeqScan is never costed above
+ * the Seq Scan and at most 25% below it, so index and bitmap scans still
+ * win wherever they beat a Seq Scan by a clear margin.  enable_seqscan =
+ * off disables it exactly as it disables a Seq Scan (disable_cost).
+ *
+ * IDENTIFICATION
+ *	  src/planner.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/table.h"
+#include "catalog/catalog.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "commands/extension.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/planmain.h"
+#include "optimizer/prep.h"
+#include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/spccache.h"
+
+#include "asyncscan.h"
+
+/* Fraction of the smaller of disk and CPU cost hidden by overlapped IO */
+#define ASYNCSCAN_IO_OVERLAP	0.5
+
+/* GUC variables */
+bool		asyncscan_enabled = true;
+int			asyncscan_min_relation_size = 1024; /* blocks: 8MB */
+
+static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
+
+static void asyncscan_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel,
+									   Index rti, RangeTblEntry *rte);
+static bool asyncscan_rel_is_eligible(PlannerInfo *root, RelOptInfo *rel,
+									  Index rti, RangeTblEntry *rte);
+static void asyncscan_cost(PlannerInfo *root, RelOptInfo *rel, Path *path);
+static Plan *asyncscan_plan_custom_path(PlannerInfo *root, RelOptInfo *rel,
+										CustomPath *best_path, List *tlist,
+										List *clauses, List *custom_plans);
+
+static const CustomPathMethods asyncscan_path_methods = {
+	.CustomName = ASYNCSCAN_NODE_NAME,
+	.PlanCustomPath = asyncscan_plan_custom_path,
+};
+
+const CustomScanMethods asyncscan_scan_methods = {
+	.CustomName = ASYNCSCAN_NODE_NAME,
+	.CreateCustomScanState = asyncscan_create_scan_state,
+};
+
+void
+asyncscan_planner_init(void)
+{
+	DefineCustomBoolVariable("pg_asyncscan.enabled",
+							 "Lets the planner use AsyncSeqScan for large heap scans.",
+							 NULL,
+							 &asyncscan_enabled,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_asyncscan.min_relation_size",
+							"Smallest relation for which AsyncSeqScan is considered.",
+							"Smaller relations keep a plain Seq Scan.",
+							&asyncscan_min_relation_size,
+							1024, 0, INT_MAX / 2,
+							PGC_USERSET,
+							GUC_UNIT_BLOCKS,
+							NULL, NULL, NULL);
+
+	RegisterCustomScanMethods(&asyncscan_scan_methods);
+
+	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = asyncscan_set_rel_pathlist;
+}
+
+static void
+asyncscan_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel,
+						   Index rti, RangeTblEntry *rte)
+{
+	CustomPath *cpath;
+
+	if (prev_set_rel_pathlist_hook)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+
+	if (!asyncscan_rel_is_eligible(root, rel, rti, rte))
+		return;
+
+	cpath = makeNode(CustomPath);
+	cpath->path.pathtype = T_CustomScan;
+	cpath->path.parent = rel;
+	cpath->path.pathtarget = rel->reltarget;
+	cpath->path.param_info = NULL;
+	cpath->path.parallel_aware = false;
+	cpath->path.parallel_safe = rel->consider_parallel;
+	cpath->path.parallel_workers = 0;
+	cpath->path.pathkeys = NIL;		/* no useful order */
+	/* no backward scan, no mark/restore: SCROLL cursors get a Material */
+	cpath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
+	cpath->custom_paths = NIL;
+	cpath->custom_private = NIL;
+	cpath->methods = &asyncscan_path_methods;
+
+	asyncscan_cost(root, rel, &cpath->path);
+	add_path(rel, &cpath->path);
+}
+
+/*
+ * Is an AsyncSeqScan correct and worthwhile for this relation?
+ */
+static bool
+asyncscan_rel_is_eligible(PlannerInfo *root, RelOptInfo *rel,
+						  Index rti, RangeTblEntry *rte)
+{
+	Relation	relation;
+	bool		eligible;
+
+	if (!asyncscan_enabled)
+		return false;
+	if (rel->reloptkind != RELOPT_BASEREL &&
+		rel->reloptkind != RELOPT_OTHER_MEMBER_REL)
+		return false;
+	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION)
+		return false;
+	/* an inheritance parent is scanned through its Append children */
+	if (rte->inh || IS_DUMMY_REL(rel))
+		return false;
+	if (rte->tablesample != NULL)
+		return false;
+	/* LATERAL references would need a parameterized path */
+	if (rel->lateral_relids != NULL)
+		return false;
+	if ((double) rel->pages < (double) asyncscan_min_relation_size)
+		return false;
+
+	/* rows the statement modifies or locks need EvalPlanQual rechecks */
+	if (bms_is_member(rti, root->all_result_relids) ||
+		rti == (Index) root->parse->resultRelation)
+		return false;
+	if (get_plan_rowmark(root->rowMarks, rti) != NULL)
+		return false;
+
+	if (IsCatalogRelationOid(rte->relid))
+		return false;
+
+	/* the planner holds a lock on the relation already */
+	relation = table_open(rte->relid, NoLock);
+	eligible = relation->rd_rel->relam == HEAP_TABLE_AM_OID &&
+		(relation->rd_rel->relpersistence == RELPERSISTENCE_PERMANENT ||
+		 relation->rd_rel->relpersistence == RELPERSISTENCE_UNLOGGED);
+	table_close(relation, NoLock);
+	if (!eligible)
+		return false;
+
+	/* only in databases where the extension is installed */
+	return OidIsValid(get_extension_oid("pg_asyncscan", true));
+}
+
+/*
+ * The cost model described at the top of this file.
+ */
+static void
+asyncscan_cost(PlannerInfo *root, RelOptInfo *rel, Path *path)
+{
+	double		spc_seq_page_cost;
+	Cost		startup_cost = 0;
+	Cost		disk_cost;
+	Cost		cpu_cost;
+
+	path->rows = rel->rows;
+
+	if (!enable_seqscan)
+		startup_cost += disable_cost;
+
+	get_tablespace_page_costs(rel->reltablespace, NULL, &spc_seq_page_cost);
+	disk_cost = spc_seq_page_cost * rel->pages;
+
+	startup_cost += rel->baserestrictcost.startup;
+	cpu_cost = (cpu_tuple_cost + rel->baserestrictcost.per_tuple) * rel->tuples;
+	startup_cost += path->pathtarget->cost.startup;
+	cpu_cost += path->pathtarget->cost.per_tuple * path->rows;
+
+	path->startup_cost = startup_cost;
+	path->total_cost = startup_cost + disk_cost + cpu_cost -
+		ASYNCSCAN_IO_OVERLAP * Min(disk_cost, cpu_cost);
+}
+
+/*
+ * CustomPath -> CustomScan.  The scan tuple is the relation's row type
+ * (no custom_scan_tlist); quals are evaluated by ExecScan.
+ */
+static Plan *
+asyncscan_plan_custom_path(PlannerInfo *root, RelOptInfo *rel,
+						   CustomPath *best_path, List *tlist,
+						   List *clauses, List *custom_plans)
+{
+	CustomScan *cscan = makeNode(CustomScan);
+
+	Assert(rel->relid > 0);
+	Assert(custom_plans == NIL);
+
+	cscan->scan.plan.targetlist = tlist;
+	/* clauses arrive ordered by cost; drop pseudoconstants (gating Result) */
+	cscan->scan.plan.qual = extract_actual_clauses(clauses, false);
+	cscan->scan.scanrelid = rel->relid;
+	cscan->flags = best_path->flags;
+	cscan->custom_plans = NIL;
+	cscan->custom_exprs = NIL;
+	cscan->custom_private = NIL;
+	cscan->custom_scan_tlist = NIL;
+	cscan->custom_relids = NULL;
+	cscan->methods = &asyncscan_scan_methods;
+
+	return &cscan->scan.plan;
+}

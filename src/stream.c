@@ -1,0 +1,854 @@
+/*-------------------------------------------------------------------------
+ *
+ * stream.c
+ *	  The read stream of an AsyncSeqScan: look-ahead window, read
+ *	  combining, and the choice between the direct and the buffered path.
+ *
+ * The consumer (exec.c) asks for pages one at a time, in block order.  The
+ * stream keeps a window of blocks ahead of it.  Each block entering the
+ * window is classified once:
+ *
+ *	- direct: an all-visible block that is not in shared buffers is read
+ *	  straight into scan-private memory.  Adjacent direct blocks of one
+ *	  segment file are combined into one read of up to
+ *	  pg_asyncscan.io_combine_limit blocks, and reads are handed to the IO
+ *	  method in batches.
+ *	- buffered: every other block is read through shared buffers when the
+ *	  consumer reaches it, exactly as a Seq Scan does; if it is not in
+ *	  shared buffers when it enters the window, the OS is asked to start
+ *	  reading it now (posix_fadvise), so that the later read finds it in the
+ *	  page cache.
+ *
+ * The window grows (doubles) while reads are being issued and shrinks on
+ * shared-buffer hits, as PostgreSQL 17's read_stream.c does, so a scan that
+ * stops early (LIMIT) has read little beyond what it used.
+ *
+ * Correctness of the direct path rests on the rules of design.md section 4,
+ * implemented here: asyncscan_stream_direct_allowed() (rules 1 and 2, per
+ * scan), classify_block() (rules 3 and 4, per block, after the snapshot was
+ * taken) and check_direct_page() (rules 5 and 6, after the read).  A direct
+ * copy that fails a post-read check is dropped and the block is read through
+ * shared buffers; only that read may raise a checksum error.
+ *
+ * Memory a read targets is never freed while the IO method may still write
+ * into it: asyncscan_stream_end() drains first, and a callback on the
+ * stream's memory context drains when an ERROR unwinds the executor.
+ *
+ * IDENTIFICATION
+ *	  src/stream.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "access/visibilitymap.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_class.h"
+#include "executor/instrument.h"
+#include "miscadmin.h"
+#include "storage/bufpage.h"
+#include "storage/checksum.h"
+#include "storage/fd.h"
+#include "storage/lwlock.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "compat.h"
+#include "stream.h"
+
+/* Bounds of the GUCs; the arena is at most MAX_IO_DEPTH * MAX_COMBINE blocks */
+#define ASYNCSCAN_MAX_IO_DEPTH		128
+#define ASYNCSCAN_MAX_COMBINE		64
+
+/* Alignment of read targets: enough for O_DIRECT on any common device */
+#define ASYNCSCAN_IO_ALIGN			4096
+
+/* How a block in the window will be handed out */
+typedef enum StreamEntryKind
+{
+	ENTRY_BUFFERED = 0,			/* ReadBufferExtended when the consumer gets
+								 * there */
+	ENTRY_DIRECT				/* from the read at read_index */
+} StreamEntryKind;
+
+typedef struct StreamEntry
+{
+	uint8		kind;			/* StreamEntryKind */
+	int16		read_index;		/* reads[] slot, for ENTRY_DIRECT */
+} StreamEntry;
+
+/* Why a direct copy was dropped after its read */
+typedef enum DirectCheck
+{
+	DIRECT_OK = 0,
+	DIRECT_BAD_PAGE,			/* header, line pointers or checksum */
+	DIRECT_NOT_ALL_VISIBLE,		/* page lacks PD_ALL_VISIBLE */
+	DIRECT_IN_BUFFERS			/* block entered shared buffers meanwhile */
+} DirectCheck;
+
+struct AsyncScanStream
+{
+	Relation	rel;
+	Snapshot	snapshot;
+	MemoryContext cxt;			/* everything below lives here */
+	MemoryContextCallback drain_callback;	/* drains IO if cxt is deleted
+											 * on an error path */
+	AsyncScanStats *stats;		/* owned by the scan node */
+	bool		ended;			/* asyncscan_stream_end() ran */
+
+	BufferAccessStrategy strategy;	/* bulk-read ring for big tables */
+	Buffer		vmbuffer;		/* pinned visibility map page */
+
+	BlockNumber nblocks;		/* blocks to scan, fixed at begin */
+	BlockNumber next_plan;		/* next block to classify */
+	BlockNumber next_yield;		/* next block to hand out */
+
+	bool		direct_allowed; /* rules 1 and 2 hold for this scan */
+	int			distance;		/* current look-ahead, in blocks */
+	int			max_distance;	/* io_depth * io_combine_limit */
+	StreamEntry *entries;		/* window, indexed by block % max_distance */
+
+	/* direct reads: a FIFO ring of io_depth slots, one target area each */
+	int			io_depth;
+	int			combine_limit;
+	AsyncScanRead *reads;
+	int			read_head;		/* oldest slot still held */
+	int			nreads;			/* slots held (forming, staged, in flight,
+								 * or done and not yet consumed) */
+	int			forming;		/* slot being extended, not yet staged; -1 */
+	char	   *arena;			/* io_depth * combine_limit aligned blocks */
+	AsyncScanIo io;
+
+	/* buffered blocks being advised to the OS, as one range */
+	BlockNumber advise_start;
+	int			advise_nblocks;
+
+	/* segment files, opened lazily, counted with AcquireExternalFD */
+	char	   *path;			/* path of segment 0 */
+	int			nsegments;
+	int		   *segment_fds;	/* -1 when not open */
+	bool		fds_exhausted;	/* AcquireExternalFD refused: no direct path */
+
+	/* the page handed out last */
+	Buffer		held_buffer;
+};
+
+/* GUC variables */
+int			asyncscan_io_depth = 16;
+int			asyncscan_io_combine_limit = 16;
+bool		asyncscan_direct_reads = true;
+
+static void stream_drain_callback(void *arg);
+static void look_ahead(AsyncScanStream *stream);
+static bool classify_block(AsyncScanStream *stream, BlockNumber blkno,
+						   bool *in_buffers);
+static bool block_in_shared_buffers(Relation rel, BlockNumber blkno);
+static DirectCheck check_direct_page(AsyncScanStream *stream, Page page,
+									 BlockNumber blkno);
+static void stage_forming_read(AsyncScanStream *stream);
+static void submit_staged(AsyncScanStream *stream);
+static void release_consumed_reads(AsyncScanStream *stream);
+static void read_buffered(AsyncScanStream *stream, BlockNumber blkno,
+						  AsyncScanPage *page);
+static void advise_block(AsyncScanStream *stream, BlockNumber blkno);
+static void flush_advice(AsyncScanStream *stream);
+static int	segment_fd(AsyncScanStream *stream, BlockNumber blkno);
+static void close_segments_before(AsyncScanStream *stream, BlockNumber blkno);
+static void close_all_segments(AsyncScanStream *stream);
+static void report_failed_read(AsyncScanStream *stream, AsyncScanRead *read);
+
+/*
+ * Define the GUCs of the read stream.
+ */
+void
+asyncscan_stream_init(void)
+{
+	DefineCustomIntVariable("pg_asyncscan.io_depth",
+							"Maximum number of direct reads in flight per scan.",
+							"Together with pg_asyncscan.io_combine_limit this bounds "
+							"the look-ahead window and the scan's private read "
+							"memory (io_depth * io_combine_limit blocks).",
+							&asyncscan_io_depth,
+							16, 1, ASYNCSCAN_MAX_IO_DEPTH,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_asyncscan.io_combine_limit",
+							"Largest single read, in blocks.",
+							"Adjacent blocks read by the direct path are combined "
+							"into one read of at most this size.",
+							&asyncscan_io_combine_limit,
+							16, 1, ASYNCSCAN_MAX_COMBINE,
+							PGC_USERSET,
+							GUC_UNIT_BLOCKS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_asyncscan.direct_reads",
+							 "Read all-visible blocks directly into scan memory, "
+							 "bypassing shared buffers.",
+							 "When off, every block is read through shared buffers, "
+							 "as a Seq Scan reads it.",
+							 &asyncscan_direct_reads,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+}
+
+/*
+ * Rules 1 and 2 of the direct path, for the whole scan: an MVCC snapshot not
+ * taken during recovery, no SERIALIZABLE transaction, a relation in shared
+ * buffers (not a temporary one), and no old_snapshot_threshold (whose
+ * "snapshot too old" check needs every page's LSN under a buffer lock).
+ */
+bool
+asyncscan_stream_direct_allowed(Relation rel, Snapshot snapshot)
+{
+	if (!asyncscan_direct_reads)
+		return false;
+	if (snapshot == NULL || !IsMVCCSnapshot(snapshot) ||
+		snapshot->takenDuringRecovery)
+		return false;
+	if (IsolationIsSerializable())
+		return false;
+	if (RelationUsesLocalBuffers(rel))
+		return false;
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		return false;
+	if (asyncscan_old_snapshot_enabled())
+		return false;
+	return true;
+}
+
+/*
+ * Start a stream over all blocks the relation has now.  Called when the
+ * scan first asks for a page, so after the scan's snapshot was taken.
+ */
+AsyncScanStream *
+asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
+					   AsyncScanStats *stats)
+{
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	AsyncScanStream *stream;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext,
+								"AsyncSeqScan stream",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+
+	stream = palloc0(sizeof(AsyncScanStream));
+	stream->rel = rel;
+	stream->snapshot = snapshot;
+	stream->cxt = cxt;
+	stream->stats = stats;
+	stream->vmbuffer = InvalidBuffer;
+	stream->held_buffer = InvalidBuffer;
+	stream->forming = -1;
+
+	stream->nblocks = RelationGetNumberOfBlocks(rel);
+
+	/* like a Seq Scan: use a bulk-read ring only for big tables */
+	if (stream->nblocks > (BlockNumber) (NBuffers / 4))
+		stream->strategy = GetAccessStrategy(BAS_BULKREAD);
+
+	stream->direct_allowed = asyncscan_stream_direct_allowed(rel, snapshot);
+	stream->io_depth = asyncscan_io_depth;
+	stream->combine_limit = asyncscan_io_combine_limit;
+	stream->max_distance = stream->io_depth * stream->combine_limit;
+	stream->distance = 1;
+	stream->entries = palloc0(sizeof(StreamEntry) * stream->max_distance);
+	stream->reads = palloc0(sizeof(AsyncScanRead) * stream->io_depth);
+
+	stream->path = asyncscan_smgr_path(RelationGetSmgr(rel));
+	stream->nsegments = (stream->nblocks + RELSEG_SIZE - 1) / RELSEG_SIZE;
+	stream->segment_fds = palloc(sizeof(int) * Max(stream->nsegments, 1));
+	for (int i = 0; i < stream->nsegments; i++)
+		stream->segment_fds[i] = -1;
+
+	stream->io.ops = asyncscan_io_method_ops(io_method);
+	stats->io_method = io_method;
+	if (stream->direct_allowed && stream->nblocks > 0)
+	{
+		Size		size = (Size) stream->io_depth * stream->combine_limit * BLCKSZ;
+
+		stream->arena = (char *) TYPEALIGN(ASYNCSCAN_IO_ALIGN,
+										   palloc(size + ASYNCSCAN_IO_ALIGN));
+	}
+
+	/* from here on, an ERROR must drain before this memory goes away */
+	stream->drain_callback.func = stream_drain_callback;
+	stream->drain_callback.arg = stream;
+	MemoryContextRegisterResetCallback(cxt, &stream->drain_callback);
+
+	stream->io.ops->init_owner(&stream->io);
+
+	MemoryContextSwitchTo(oldcxt);
+	return stream;
+}
+
+/*
+ * Hand out the next page in block order; false at the end.  The page handed
+ * out before is released first, so the consumer must be done with it (and
+ * have cleared any slot pointing into it).
+ */
+bool
+asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
+{
+	BlockNumber blkno;
+	StreamEntry *entry;
+
+	Assert(!stream->ended);
+
+	if (BufferIsValid(stream->held_buffer))
+	{
+		ReleaseBuffer(stream->held_buffer);
+		stream->held_buffer = InvalidBuffer;
+	}
+	release_consumed_reads(stream);
+
+	if (stream->next_yield >= stream->nblocks)
+		return false;
+
+	CHECK_FOR_INTERRUPTS();
+
+	look_ahead(stream);
+
+	blkno = stream->next_yield;
+	Assert(stream->next_plan > blkno);
+	entry = &stream->entries[blkno % stream->max_distance];
+
+	page->blkno = blkno;
+	if (entry->kind == ENTRY_DIRECT)
+	{
+		AsyncScanRead *read = &stream->reads[entry->read_index];
+		Page		copy;
+		DirectCheck check;
+
+		Assert(blkno >= read->first_block &&
+			   blkno < read->first_block + read->nblocks);
+
+		/* the consumer needs it now: stage and submit what is pending */
+		if (entry->read_index == stream->forming)
+			stage_forming_read(stream);
+		if (stream->io.nstaged > 0)
+			submit_staged(stream);
+
+		if (read->state != ASYNCSCAN_READ_DONE &&
+			read->state != ASYNCSCAN_READ_FAILED)
+		{
+			stream->stats->waits++;
+			stream->io.ops->wait_read(&stream->io, read);
+		}
+		if (read->state == ASYNCSCAN_READ_FAILED)
+			report_failed_read(stream, read);
+		Assert(read->state == ASYNCSCAN_READ_DONE);
+
+		copy = (Page) (read->target +
+					   (Size) (blkno - read->first_block) * BLCKSZ);
+		check = check_direct_page(stream, copy, blkno);
+		if (check == DIRECT_OK)
+		{
+			stream->stats->pages_direct++;
+			page->page = copy;
+			page->buffer = InvalidBuffer;
+		}
+		else
+		{
+			switch (check)
+			{
+				case DIRECT_BAD_PAGE:
+					stream->stats->rejected_bad_page++;
+					break;
+				case DIRECT_NOT_ALL_VISIBLE:
+					stream->stats->rejected_not_all_visible++;
+					break;
+				case DIRECT_IN_BUFFERS:
+					stream->stats->rejected_in_buffers++;
+					break;
+				case DIRECT_OK:
+					break;
+			}
+			read_buffered(stream, blkno, page);
+		}
+	}
+	else
+		read_buffered(stream, blkno, page);
+
+	stream->next_yield++;
+	return true;
+}
+
+/*
+ * Finish the stream: release the held page, drain the IO method, close
+ * files, and free all memory.  Safe to call at any point of the scan.
+ */
+void
+asyncscan_stream_end(AsyncScanStream *stream)
+{
+	if (BufferIsValid(stream->held_buffer))
+		ReleaseBuffer(stream->held_buffer);
+	stream->held_buffer = InvalidBuffer;
+
+	stream->io.ops->drain(&stream->io);
+	stream->io.ops->end_owner(&stream->io);
+	close_all_segments(stream);
+
+	if (BufferIsValid(stream->vmbuffer))
+		ReleaseBuffer(stream->vmbuffer);
+	if (stream->strategy != NULL)
+		FreeAccessStrategy(stream->strategy);
+
+	stream->ended = true;
+	MemoryContextDelete(stream->cxt);
+}
+
+/*
+ * The stream's memory context is being deleted without asyncscan_stream_end
+ * (an ERROR or cancel unwound the executor).  Nothing may still write into
+ * the arena once this returns.  Buffer pins belong to the resource owner,
+ * which releases them itself; only IO and file descriptors are ours.
+ */
+static void
+stream_drain_callback(void *arg)
+{
+	AsyncScanStream *stream = (AsyncScanStream *) arg;
+
+	if (stream->ended)
+		return;
+	stream->io.ops->drain(&stream->io);
+	stream->io.ops->end_owner(&stream->io);
+	close_all_segments(stream);
+	stream->ended = true;
+}
+
+/*
+ * Classify blocks entering the window, form and stage reads, advise the OS
+ * of buffered blocks, and submit the batch.
+ */
+static void
+look_ahead(AsyncScanStream *stream)
+{
+	while (stream->next_plan < stream->nblocks &&
+		   stream->next_plan - stream->next_yield < (BlockNumber) stream->distance)
+	{
+		BlockNumber blkno = stream->next_plan;
+		StreamEntry *entry = &stream->entries[blkno % stream->max_distance];
+		bool		in_buffers;
+
+		if (classify_block(stream, blkno, &in_buffers))
+		{
+			AsyncScanRead *read;
+
+			flush_advice(stream);
+
+			read = stream->forming >= 0 ? &stream->reads[stream->forming] : NULL;
+			if (read != NULL &&
+				read->first_block + read->nblocks == blkno &&
+				read->nblocks < stream->combine_limit &&
+				blkno % RELSEG_SIZE != 0)
+			{
+				/* extend the forming read by one block */
+				read->nblocks++;
+				read->length += BLCKSZ;
+			}
+			else
+			{
+				int			slot;
+
+				if (read != NULL)
+					stage_forming_read(stream);
+				if (stream->nreads == stream->io_depth)
+					break;		/* no free slot: look further next time */
+
+				slot = (stream->read_head + stream->nreads) % stream->io_depth;
+				read = &stream->reads[slot];
+				Assert(read->state == ASYNCSCAN_READ_IDLE);
+				memset(read, 0, sizeof(AsyncScanRead));
+				read->fd = segment_fd(stream, blkno);
+				read->first_block = blkno;
+				read->nblocks = 1;
+				read->offset = (off_t) (blkno % RELSEG_SIZE) * BLCKSZ;
+				read->length = BLCKSZ;
+				read->target = stream->arena +
+					(Size) slot * stream->combine_limit * BLCKSZ;
+				read->io = &stream->io;
+				stream->forming = slot;
+				stream->nreads++;
+			}
+			entry->kind = ENTRY_DIRECT;
+			entry->read_index = stream->forming;
+		}
+		else
+		{
+			if (stream->forming >= 0)
+				stage_forming_read(stream);
+			entry->kind = ENTRY_BUFFERED;
+			entry->read_index = -1;
+			if (in_buffers)
+				stream->distance = Max(stream->distance - 1, 1);
+			else
+				advise_block(stream, blkno);
+		}
+		stream->next_plan++;
+	}
+
+	/*
+	 * Stage the forming read if it cannot grow any more, or if the consumer
+	 * is about to need it; otherwise give it the chance to grow to full
+	 * size once the consumer has moved on.
+	 */
+	if (stream->forming >= 0)
+	{
+		AsyncScanRead *read = &stream->reads[stream->forming];
+
+		if (read->nblocks == stream->combine_limit ||
+			read->first_block == stream->next_yield ||
+			stream->next_plan == stream->nblocks)
+			stage_forming_read(stream);
+	}
+	flush_advice(stream);
+
+	if (stream->io.nstaged > 0)
+		submit_staged(stream);
+}
+
+/*
+ * Decide the path of one block entering the window.  Returns true for the
+ * direct path.  *in_buffers tells whether the block is in shared buffers
+ * now (rule 4), which the buffered path uses to skip advice.
+ */
+static bool
+classify_block(AsyncScanStream *stream, BlockNumber blkno, bool *in_buffers)
+{
+	*in_buffers = block_in_shared_buffers(stream->rel, blkno);
+	if (*in_buffers || !stream->direct_allowed || stream->fds_exhausted)
+		return false;
+
+	/* rule 3: the visibility map says all-visible */
+	if ((visibilitymap_get_status(stream->rel, blkno, &stream->vmbuffer) &
+		 VISIBILITYMAP_ALL_VISIBLE) == 0)
+		return false;
+
+	/* a descriptor for the segment; without one the block goes buffered */
+	return segment_fd(stream, blkno) >= 0;
+}
+
+/*
+ * Rule 4: is the block in shared buffers?  A lookup in the buffer mapping
+ * table under its partition lock, as BufferAlloc does; a buffer that is
+ * still being read in counts as present.
+ */
+static bool
+block_in_shared_buffers(Relation rel, BlockNumber blkno)
+{
+	BufferTag	tag;
+	uint32		hash;
+	LWLock	   *partition_lock;
+	int			buf_id;
+
+	asyncscan_init_buffer_tag(&tag, rel, blkno);
+	hash = BufTableHashCode(&tag);
+	partition_lock = BufMappingPartitionLock(hash);
+
+	LWLockAcquire(partition_lock, LW_SHARED);
+	buf_id = BufTableLookup(&tag, hash);
+	LWLockRelease(partition_lock);
+
+	return buf_id >= 0;
+}
+
+/*
+ * Rules 5 and 6, after a direct read and before any tuple is used: a sane
+ * heap page whose line pointers stay inside it, a verified checksum when
+ * the cluster has them, PD_ALL_VISIBLE on the page, and the block still not
+ * in shared buffers.
+ */
+static DirectCheck
+check_direct_page(AsyncScanStream *stream, Page page, BlockNumber blkno)
+{
+	PageHeader	header = (PageHeader) page;
+	OffsetNumber maxoff;
+
+	if (PageIsNew(page))
+		return DIRECT_NOT_ALL_VISIBLE;
+
+	if ((header->pd_flags & ~PD_VALID_FLAG_BITS) != 0 ||
+		header->pd_lower < SizeOfPageHeaderData ||
+		header->pd_lower > header->pd_upper ||
+		header->pd_upper > header->pd_special ||
+		header->pd_special != BLCKSZ ||
+		PageGetPageSize(page) != BLCKSZ ||
+		PageGetPageLayoutVersion(page) != PG_PAGE_LAYOUT_VERSION)
+		return DIRECT_BAD_PAGE;
+
+	if (DataChecksumsEnabled() &&
+		pg_checksum_page((char *) page, blkno) != header->pd_checksum)
+		return DIRECT_BAD_PAGE;
+
+	maxoff = PageGetMaxOffsetNumber(page);
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+
+		if (ItemIdIsNormal(lp) &&
+			(ItemIdGetOffset(lp) < header->pd_upper ||
+			 ItemIdGetLength(lp) < SizeofHeapTupleHeader ||
+			 ItemIdGetOffset(lp) + ItemIdGetLength(lp) > BLCKSZ))
+			return DIRECT_BAD_PAGE;
+	}
+
+	if (!PageIsAllVisible(page))
+		return DIRECT_NOT_ALL_VISIBLE;
+
+	if (block_in_shared_buffers(stream->rel, blkno))
+		return DIRECT_IN_BUFFERS;
+
+	return DIRECT_OK;
+}
+
+/* Hand the forming read to the IO method; the window may grow. */
+static void
+stage_forming_read(AsyncScanStream *stream)
+{
+	AsyncScanRead *read = &stream->reads[stream->forming];
+
+	Assert(read->state == ASYNCSCAN_READ_IDLE);
+	Assert(read->length == (size_t) read->nblocks * BLCKSZ);
+	Assert(read->nblocks <= stream->combine_limit);
+	Assert(read->first_block / RELSEG_SIZE ==
+		   (read->first_block + read->nblocks - 1) / RELSEG_SIZE);
+
+	stream->forming = -1;
+	stream->io.ops->start_read(&stream->io, read);
+	Assert(read->state != ASYNCSCAN_READ_IDLE);
+
+	stream->stats->reads++;
+	stream->stats->read_bytes += read->length;
+
+	/* a read is a cache miss: look further ahead */
+	stream->distance = Min(stream->distance * 2, stream->max_distance);
+	stream->stats->distance_max = Max(stream->stats->distance_max,
+									  stream->distance);
+}
+
+static void
+submit_staged(AsyncScanStream *stream)
+{
+	stream->io.ops->submit(&stream->io);
+	Assert(stream->io.nstaged == 0);
+
+	stream->stats->submits++;
+	stream->stats->inflight_sum += stream->io.ninflight;
+	stream->stats->inflight_max = Max(stream->stats->inflight_max,
+									  stream->io.ninflight);
+}
+
+/*
+ * Free the read slots whose blocks have all been handed out, and the
+ * segment files no read or future block needs.
+ */
+static void
+release_consumed_reads(AsyncScanStream *stream)
+{
+	while (stream->nreads > 0)
+	{
+		AsyncScanRead *read = &stream->reads[stream->read_head];
+
+		if (read->first_block + read->nblocks > stream->next_yield)
+			break;
+		/* the consumer waited for it before using its first block */
+		Assert(read->state == ASYNCSCAN_READ_DONE);
+		Assert(stream->read_head != stream->forming);
+		read->state = ASYNCSCAN_READ_IDLE;
+		stream->read_head = (stream->read_head + 1) % stream->io_depth;
+		stream->nreads--;
+	}
+
+	if (stream->nreads > 0)
+		close_segments_before(stream,
+							  Min(stream->next_yield,
+								  stream->reads[stream->read_head].first_block));
+	else
+		close_segments_before(stream, stream->next_yield);
+}
+
+/*
+ * The buffered path: what heapgetpage() does to get the page.  Counts a
+ * shared-buffer hit or a read by watching the buffer usage counters.
+ */
+static void
+read_buffered(AsyncScanStream *stream, BlockNumber blkno, AsyncScanPage *page)
+{
+	int64		hits_before = pgBufferUsage.shared_blks_hit +
+		pgBufferUsage.local_blks_hit;
+	Buffer		buffer;
+
+	buffer = ReadBufferExtended(stream->rel, MAIN_FORKNUM, blkno,
+								RBM_NORMAL, stream->strategy);
+	if (pgBufferUsage.shared_blks_hit + pgBufferUsage.local_blks_hit > hits_before)
+		stream->stats->pages_hit++;
+	else
+		stream->stats->pages_read++;
+
+	stream->held_buffer = buffer;
+	page->buffer = buffer;
+	page->page = BufferGetPage(buffer);
+}
+
+/*
+ * Ask the OS to start reading a buffered block that is not in shared
+ * buffers.  Adjacent blocks are advised as one range.
+ */
+static void
+advise_block(AsyncScanStream *stream, BlockNumber blkno)
+{
+	if (stream->advise_nblocks > 0 &&
+		stream->advise_start + stream->advise_nblocks == blkno &&
+		stream->advise_nblocks < stream->combine_limit &&
+		blkno % RELSEG_SIZE != 0)
+	{
+		stream->advise_nblocks++;
+		return;
+	}
+	flush_advice(stream);
+	stream->advise_start = blkno;
+	stream->advise_nblocks = 1;
+	/* a block that must be read is a miss: look further ahead */
+	stream->distance = Min(stream->distance * 2, stream->max_distance);
+	stream->stats->distance_max = Max(stream->stats->distance_max,
+									  stream->distance);
+}
+
+static void
+flush_advice(AsyncScanStream *stream)
+{
+	if (stream->advise_nblocks == 0)
+		return;
+#if defined(USE_POSIX_FADVISE) && defined(POSIX_FADV_WILLNEED)
+	{
+		int			fd = segment_fd(stream, stream->advise_start);
+
+		if (fd >= 0)
+		{
+			(void) posix_fadvise(fd,
+								 (off_t) (stream->advise_start % RELSEG_SIZE) * BLCKSZ,
+								 (off_t) stream->advise_nblocks * BLCKSZ,
+								 POSIX_FADV_WILLNEED);
+			stream->stats->advised_blocks += stream->advise_nblocks;
+		}
+	}
+#endif
+	stream->advise_nblocks = 0;
+}
+
+/*
+ * The descriptor of the segment file holding blkno, opened on first use.
+ * Returns -1 when PostgreSQL's descriptor budget is used up; the block
+ * then takes the buffered path, which uses smgr's own descriptors.
+ */
+static int
+segment_fd(AsyncScanStream *stream, BlockNumber blkno)
+{
+	int			segno = blkno / RELSEG_SIZE;
+	char	   *path;
+	int			fd;
+
+	Assert(segno < stream->nsegments);
+	if (stream->segment_fds[segno] >= 0)
+		return stream->segment_fds[segno];
+	if (stream->fds_exhausted)
+		return -1;
+
+	if (!AcquireExternalFD())
+	{
+		stream->fds_exhausted = true;
+		return -1;
+	}
+
+	if (segno == 0)
+		path = stream->path;
+	else
+		path = psprintf("%s.%d", stream->path, segno);
+
+	fd = BasicOpenFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+	{
+		int			save_errno = errno;
+
+		ReleaseExternalFD();
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", path)));
+	}
+	stream->segment_fds[segno] = fd;
+	if (path != stream->path)
+		pfree(path);
+	return fd;
+}
+
+/* Close the segment files wholly before blkno. */
+static void
+close_segments_before(AsyncScanStream *stream, BlockNumber blkno)
+{
+	int			limit = Min((int) (blkno / RELSEG_SIZE), stream->nsegments);
+
+	for (int segno = 0; segno < limit; segno++)
+	{
+		if (stream->segment_fds[segno] >= 0)
+		{
+			close(stream->segment_fds[segno]);
+			ReleaseExternalFD();
+			stream->segment_fds[segno] = -1;
+		}
+	}
+}
+
+static void
+close_all_segments(AsyncScanStream *stream)
+{
+	for (int segno = 0; segno < stream->nsegments; segno++)
+	{
+		if (stream->segment_fds[segno] >= 0)
+		{
+			close(stream->segment_fds[segno]);
+			ReleaseExternalFD();
+			stream->segment_fds[segno] = -1;
+		}
+	}
+}
+
+/* A direct read failed: ERROR naming relation, blocks and method. */
+static void
+report_failed_read(AsyncScanStream *stream, AsyncScanRead *read)
+{
+	BlockNumber last = read->first_block + read->nblocks - 1;
+
+	if (read->error != 0)
+	{
+		errno = read->error;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read blocks %u..%u of relation \"%s\": %m",
+						read->first_block, last,
+						RelationGetRelationName(stream->rel)),
+				 errdetail("The read was issued by pg_asyncscan.io_method \"%s\".",
+						   stream->io.ops->name)));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("could not read blocks %u..%u of relation \"%s\": read only %zu of %zu bytes",
+					read->first_block, last,
+					RelationGetRelationName(stream->rel),
+					read->transferred, read->length),
+			 errdetail("The read was issued by pg_asyncscan.io_method \"%s\".",
+					   stream->io.ops->name)));
+}

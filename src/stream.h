@@ -1,0 +1,73 @@
+/*-------------------------------------------------------------------------
+ *
+ * stream.h
+ *	  The read stream: hands the pages of a heap relation out in block
+ *	  order, reading ahead through an IO method.
+ *
+ * IDENTIFICATION
+ *	  src/stream.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ASYNCSCAN_STREAM_H
+#define ASYNCSCAN_STREAM_H
+
+#include "storage/bufmgr.h"
+#include "utils/relcache.h"
+#include "utils/snapshot.h"
+
+#include "io.h"
+
+/* GUCs, defined in stream.c */
+extern int	asyncscan_io_depth;
+extern int	asyncscan_io_combine_limit;
+extern bool asyncscan_direct_reads;
+
+/*
+ * Counters of one scan node, accumulated over its rescans.  Pages are
+ * counted once each: direct + hit + read = pages handed out.
+ */
+typedef struct AsyncScanStats
+{
+	int			io_method;		/* method that did the reading */
+	uint64		pages_direct;	/* used from a private direct read */
+	uint64		pages_hit;		/* buffered path, found in shared buffers */
+	uint64		pages_read;		/* buffered path, read into shared buffers */
+	uint64		rejected_in_buffers;	/* direct copy dropped: page is now in
+										 * shared buffers */
+	uint64		rejected_not_all_visible;	/* direct copy dropped: page not
+											 * PD_ALL_VISIBLE */
+	uint64		rejected_bad_page;	/* direct copy dropped: header or
+									 * checksum did not verify */
+	uint64		reads;			/* direct reads issued */
+	uint64		read_bytes;		/* bytes they asked for */
+	uint64		advised_blocks; /* buffered blocks prefetched into the OS
+								 * cache */
+	uint64		inflight_sum;	/* reads in flight summed at each submit */
+	uint64		submits;		/* batches submitted */
+	int			inflight_max;	/* most reads in flight at once */
+	int			distance_max;	/* largest look-ahead window, in blocks */
+	uint64		waits;			/* times the consumer waited for a read */
+} AsyncScanStats;
+
+/* A page handed to the consumer. */
+typedef struct AsyncScanPage
+{
+	BlockNumber blkno;
+	Page		page;			/* private copy, or BufferGetPage(buffer) */
+	Buffer		buffer;			/* pinned buffer on the buffered path, else
+								 * InvalidBuffer */
+} AsyncScanPage;
+
+typedef struct AsyncScanStream AsyncScanStream;
+
+extern AsyncScanStream *asyncscan_stream_begin(Relation rel, Snapshot snapshot,
+											   int io_method,
+											   AsyncScanStats *stats);
+extern bool asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page);
+extern void asyncscan_stream_end(AsyncScanStream *stream);
+extern bool asyncscan_stream_direct_allowed(Relation rel, Snapshot snapshot);
+
+extern void asyncscan_stream_init(void);
+
+#endif							/* ASYNCSCAN_STREAM_H */
