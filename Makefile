@@ -9,12 +9,23 @@ OBJS = \
 	src/stream.o \
 	src/io_sync.o
 
+# io_uring through liburing, found with pkg-config; without it the method
+# is simply not offered
+LIBURING_LIBS := $(shell pkg-config --libs liburing 2>/dev/null)
+ifneq ($(LIBURING_LIBS),)
+OBJS += src/io_uring.o
+PG_CPPFLAGS += -DASYNCSCAN_HAVE_LIBURING $(shell pkg-config --cflags liburing)
+SHLIB_LINK += $(LIBURING_LIBS)
+endif
+
 EXTENSION = pg_asyncscan
 DATA = pg_asyncscan--0.1.sql
 PGFILEDESC = "pg_asyncscan - asynchronous batched reads for sequential heap scans"
 
 # regression tests (sql/, expected/)
 REGRESS = setup guc planner explain differential paths cursor_rescan errors
+# the table larger than one 1GB segment: slower, run by installcheck-large
+REGRESS_LARGE = segment
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 # isolation tests (test/specs, test/expected)
@@ -33,3 +44,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 EXTRA_CLEAN = test/output_iso test/tmp_check tmp_check results regression.diffs regression.out
+
+# run the slow regression tests (test/run.sh runs this after installcheck)
+installcheck-large:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS_LARGE)
+
+.PHONY: installcheck-large

@@ -26,7 +26,11 @@
 typedef struct AsyncSeqScanState
 {
 	CustomScanState css;		/* must be first */
-	int			io_method;		/* pg_asyncscan.io_method at executor start */
+	int			io_method_requested;	/* pg_asyncscan.io_method at executor
+										 * start */
+	int			io_method;		/* the method used: the requested one, or
+								 * sync after a fallback */
+	const char *fallback_reason;	/* why they differ, else NULL */
 	AsyncScanStream *stream;	/* NULL until the first page is asked for */
 	bool		finished;		/* stream reached the end */
 

@@ -88,7 +88,9 @@ asyncscan_begin(CustomScanState *node, EState *estate, int eflags)
 	Assert(TTS_IS_HEAPTUPLE(node->ss.ss_ScanTupleSlot));
 
 	/* the method is fixed for the life of the node, rescans included */
-	state->io_method = asyncscan_io_method;
+	state->io_method_requested = asyncscan_io_method;
+	state->io_method = asyncscan_resolve_io_method(state->io_method_requested,
+												   &state->fallback_reason);
 	state->stats.io_method = state->io_method;
 	state->stream = NULL;
 	state->finished = false;

@@ -35,6 +35,22 @@ asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	double		avg_read_kb;
 	double		avg_inflight;
 
+	if (state->fallback_reason != NULL)
+	{
+		const char *requested =
+			asyncscan_io_method_ops(state->io_method_requested)->name;
+
+		if (es->format == EXPLAIN_FORMAT_TEXT)
+			method = psprintf("%s (requested %s, %s)", method, requested,
+							  state->fallback_reason);
+		else
+		{
+			ExplainPropertyText("IO Method Requested", requested, es);
+			ExplainPropertyText("IO Method Fallback Reason",
+								state->fallback_reason, es);
+		}
+	}
+
 	if (!es->analyze)
 	{
 		ExplainPropertyText("IO Method", method, es);
@@ -52,9 +68,10 @@ asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	{
 		appendStringInfoSpaces(es->str, es->indent * 2);
 		appendStringInfo(es->str,
-						 "IO: method=%s direct=" UINT64_FORMAT " hit=" UINT64_FORMAT
+						 "IO: method=%s%s direct=" UINT64_FORMAT " hit=" UINT64_FORMAT
 						 " read=" UINT64_FORMAT,
-						 method, stats->pages_direct, stats->pages_hit,
+						 method, stats->direct_io ? " direct_io=on" : "",
+						 stats->pages_direct, stats->pages_hit,
 						 stats->pages_read);
 		if (rejected > 0)
 			appendStringInfo(es->str, " rejected=" UINT64_FORMAT, rejected);
@@ -70,6 +87,7 @@ asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	}
 
 	ExplainPropertyText("IO Method", method, es);
+	ExplainPropertyBool("Direct IO", stats->direct_io, es);
 	ExplainPropertyUInteger("Pages Direct", NULL, stats->pages_direct, es);
 	ExplainPropertyUInteger("Pages Hit", NULL, stats->pages_hit, es);
 	ExplainPropertyUInteger("Pages Read", NULL, stats->pages_read, es);

@@ -101,13 +101,20 @@ typedef struct AsyncScanIo
 /* Registry of methods, indexed by the pg_asyncscan.io_method enum. */
 typedef enum AsyncScanIoMethod
 {
-	ASYNCSCAN_IO_SYNC = 0
+	ASYNCSCAN_IO_SYNC = 0,
+	ASYNCSCAN_IO_URING
 } AsyncScanIoMethod;
 
 extern int	asyncscan_io_method;
 
 extern const IoMethodOps asyncscan_io_sync_ops;
-
 extern const IoMethodOps *asyncscan_io_method_ops(int method);
+extern int	asyncscan_resolve_io_method(int requested, const char **fallback_reason);
+
+#ifdef ASYNCSCAN_HAVE_LIBURING
+extern const IoMethodOps asyncscan_io_uring_ops;
+extern bool asyncscan_uring_available(int *err);
+extern const char *asyncscan_uring_refusal_hint(int err);
+#endif
 
 #endif							/* ASYNCSCAN_IO_H */

@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
@@ -34,15 +35,29 @@ PG_MODULE_MAGIC;
  */
 static const IoMethodOps *const io_methods[] = {
 	[ASYNCSCAN_IO_SYNC] = &asyncscan_io_sync_ops,
+#ifdef ASYNCSCAN_HAVE_LIBURING
+	[ASYNCSCAN_IO_URING] = &asyncscan_io_uring_ops,
+#endif
 };
 
 static const struct config_enum_entry io_method_options[] = {
 	{"sync", ASYNCSCAN_IO_SYNC, false},
+#ifdef ASYNCSCAN_HAVE_LIBURING
+	{"io_uring", ASYNCSCAN_IO_URING, false},
+#endif
 	{NULL, 0, false}
 };
 
+/* the default, until measurements pick another */
+#define ASYNCSCAN_DEFAULT_IO_METHOD ASYNCSCAN_IO_SYNC
+
 /* GUC variables */
-int			asyncscan_io_method = ASYNCSCAN_IO_SYNC;
+int			asyncscan_io_method = ASYNCSCAN_DEFAULT_IO_METHOD;
+
+/* the one-time fallback WARNING of this backend was given */
+static bool fallback_warned = false;
+
+static bool check_io_method(int *newval, void **extra, GucSource source);
 
 PG_FUNCTION_INFO_V1(pg_asyncscan_version);
 
@@ -58,18 +73,85 @@ asyncscan_io_method_ops(int method)
 	return io_methods[method];
 }
 
+/*
+ * The method a scan starting now uses for requested, and why it differs.
+ * A method that turns out to be unavailable (io_uring refused by the
+ * kernel) falls back to sync with one WARNING per backend; an explicit SET
+ * of an unavailable method was already refused by check_io_method.
+ */
+int
+asyncscan_resolve_io_method(int requested, const char **fallback_reason)
+{
+	*fallback_reason = NULL;
+#ifdef ASYNCSCAN_HAVE_LIBURING
+	if (requested == ASYNCSCAN_IO_URING)
+	{
+		static char reason[128];
+		int			err;
+
+		if (asyncscan_uring_available(&err))
+			return requested;
+
+		snprintf(reason, sizeof(reason), "io_uring unavailable: %s",
+				 strerror(err));
+		*fallback_reason = reason;
+		if (!fallback_warned)
+		{
+			fallback_warned = true;
+			ereport(WARNING,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("io_uring is not available in this backend, AsyncSeqScan uses io_method \"sync\""),
+					 errdetail("Creating the ring failed: %s.", strerror(err)),
+					 errhint("%s", asyncscan_uring_refusal_hint(err))));
+		}
+		return ASYNCSCAN_IO_SYNC;
+	}
+#endif
+	return requested;
+}
+
+/*
+ * An explicit SET of an unavailable method fails here, with the cause.
+ * Other sources (server defaults, configuration files, per-role settings)
+ * are accepted and fall back at first use, so a refused io_uring never
+ * stops a session from starting.  The ring is never created outside a
+ * child of the postmaster, where it would be shared by forked children.
+ */
+static bool
+check_io_method(int *newval, void **extra, GucSource source)
+{
+#ifdef ASYNCSCAN_HAVE_LIBURING
+	if (*newval == ASYNCSCAN_IO_URING && source == PGC_S_SESSION &&
+		IsUnderPostmaster)
+	{
+		int			err;
+
+		if (!asyncscan_uring_available(&err))
+		{
+			GUC_check_errcode(ERRCODE_FEATURE_NOT_SUPPORTED);
+			GUC_check_errmsg("io_uring is not available in this backend: %s",
+							 strerror(err));
+			GUC_check_errhint("%s", asyncscan_uring_refusal_hint(err));
+			return false;
+		}
+	}
+#endif
+	return true;
+}
+
 void
 _PG_init(void)
 {
 	DefineCustomEnumVariable("pg_asyncscan.io_method",
 							 "IO method of AsyncSeqScan reads.",
-							 "sync reads with preadv() in the backend.",
+							 "sync reads with preadv() in the backend; io_uring "
+							 "submits batches of reads to one io_uring per backend.",
 							 &asyncscan_io_method,
-							 ASYNCSCAN_IO_SYNC,
+							 ASYNCSCAN_DEFAULT_IO_METHOD,
 							 io_method_options,
 							 PGC_USERSET,
 							 0,
-							 NULL, NULL, NULL);
+							 check_io_method, NULL, NULL);
 
 	asyncscan_stream_init();
 	asyncscan_planner_init();

@@ -134,6 +134,7 @@ struct AsyncScanStream
 	int			nsegments;
 	int		   *segment_fds;	/* -1 when not open */
 	bool		fds_exhausted;	/* AcquireExternalFD refused: no direct path */
+	bool		direct_io;		/* open with O_DIRECT */
 
 	/* the page handed out last */
 	Buffer		held_buffer;
@@ -143,6 +144,7 @@ struct AsyncScanStream
 int			asyncscan_io_depth = 16;
 int			asyncscan_io_combine_limit = 16;
 bool		asyncscan_direct_reads = true;
+bool		asyncscan_direct_io = false;
 
 static void stream_drain_callback(void *arg);
 static void look_ahead(AsyncScanStream *stream);
@@ -197,6 +199,17 @@ asyncscan_stream_init(void)
 							 "as a Seq Scan reads it.",
 							 &asyncscan_direct_reads,
 							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_asyncscan.direct_io",
+							 "Open segment files with O_DIRECT for direct reads.",
+							 "Direct reads then neither fill nor depend on the OS page "
+							 "cache.  Where the file system refuses O_DIRECT the "
+							 "scan reads through the page cache.",
+							 &asyncscan_direct_io,
+							 false,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
@@ -275,6 +288,7 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 
 	stream->io.ops = asyncscan_io_method_ops(io_method);
 	stats->io_method = io_method;
+	stream->direct_io = asyncscan_direct_io && stream->direct_allowed;
 	if (stream->direct_allowed && stream->nblocks > 0)
 	{
 		Size		size = (Size) stream->io_depth * stream->combine_limit * BLCKSZ;
@@ -778,7 +792,19 @@ segment_fd(AsyncScanStream *stream, BlockNumber blkno)
 	else
 		path = psprintf("%s.%d", stream->path, segno);
 
-	fd = BasicOpenFile(path, O_RDONLY | PG_BINARY);
+	fd = -1;
+#ifdef O_DIRECT
+	if (stream->direct_io)
+	{
+		fd = BasicOpenFile(path, O_RDONLY | PG_BINARY | O_DIRECT);
+		if (fd < 0 && errno == EINVAL)
+			stream->direct_io = false;	/* file system refuses O_DIRECT */
+		else if (fd >= 0)
+			stream->stats->direct_io = true;
+	}
+#endif
+	if (fd < 0)
+		fd = BasicOpenFile(path, O_RDONLY | PG_BINARY);
 	if (fd < 0)
 	{
 		int			save_errno = errno;

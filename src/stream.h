@@ -22,6 +22,7 @@
 extern int	asyncscan_io_depth;
 extern int	asyncscan_io_combine_limit;
 extern bool asyncscan_direct_reads;
+extern bool asyncscan_direct_io;
 
 /*
  * Counters of one scan node, accumulated over its rescans.  Pages are
@@ -30,6 +31,7 @@ extern bool asyncscan_direct_reads;
 typedef struct AsyncScanStats
 {
 	int			io_method;		/* method that did the reading */
+	bool		direct_io;		/* direct reads used O_DIRECT */
 	uint64		pages_direct;	/* used from a private direct read */
 	uint64		pages_hit;		/* buffered path, found in shared buffers */
 	uint64		pages_read;		/* buffered path, read into shared buffers */

@@ -1,0 +1,379 @@
+/*-------------------------------------------------------------------------
+ *
+ * io_uring.c
+ *	  The "io_uring" IO method: reads submitted in batches to one io_uring
+ *	  per backend (liburing), completed while the executor works.
+ *
+ * One ring serves every AsyncSeqScan of the backend: it is created on first
+ * use, sized for the largest io_depth, and torn down at backend exit.  Each
+ * submission carries a pointer to its AsyncScanRead, so whichever scan
+ * reaps a completion finishes the right request: two scans in one query (a
+ * join, a partitioned table) share the ring without stealing each other's
+ * completions, and a scan waiting for its own read may complete another's
+ * on the way.
+ *
+ * A read is prepared into the submission queue when the stream stages it
+ * and submitted with the rest of its batch: one io_uring_submit() per
+ * batch.  From the moment it is prepared it counts as in flight for its
+ * owner, because any io_uring_submit() of the backend, from any scan, may
+ * pass it to the kernel.  drain therefore submits, then reaps until the
+ * owner has nothing in flight; only then may the stream free its targets.
+ * Short reads are resubmitted for the remaining bytes.
+ *
+ * Nothing here is thrown while a completion is half processed, so an
+ * interrupt (query cancel, statement_timeout) taken while waiting leaves
+ * every request consistent for the drain that the ERROR triggers.
+ *
+ * This is the only file that includes liburing.
+ *
+ * IDENTIFICATION
+ *	  src/io_uring.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <liburing.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "utils/wait_event.h"
+
+#include "io.h"
+
+/* Submission queue entries; io_depth's maximum, so one scan's batch fits */
+#define URING_ENTRIES	128
+
+typedef enum RingState
+{
+	RING_UNTRIED = 0,
+	RING_READY,
+	RING_FAILED
+} RingState;
+
+static struct io_uring ring;
+static RingState ring_state = RING_UNTRIED;
+static int	ring_errno = 0;		/* why creating the ring failed */
+
+static void uring_shutdown(int code, Datum arg);
+static struct io_uring_sqe *uring_get_sqe(bool in_drain);
+static void uring_prep(AsyncScanRead *read, bool in_drain);
+static void uring_submit_all(bool in_drain);
+static void uring_reap(bool wait, bool in_drain);
+static void uring_complete(AsyncScanRead *read, int res, bool in_drain);
+
+/*
+ * Create the backend's ring if not done yet.  Returns true when the ring
+ * is usable; otherwise *err holds the errno of the failure (sticky: a
+ * refused ring is not retried in this backend).
+ */
+bool
+asyncscan_uring_available(int *err)
+{
+	if (ring_state == RING_UNTRIED)
+	{
+		int			rc;
+
+		/* never in the postmaster: children would share the ring */
+		Assert(IsUnderPostmaster || !IsPostmasterEnvironment);
+
+		if (!AcquireExternalFD())
+		{
+			ring_state = RING_FAILED;
+			ring_errno = EMFILE;
+		}
+		else
+		{
+			rc = io_uring_queue_init(URING_ENTRIES, &ring, 0);
+			if (rc < 0)
+			{
+				ReleaseExternalFD();
+				ring_state = RING_FAILED;
+				ring_errno = -rc;
+			}
+			else
+			{
+				ring_state = RING_READY;
+				on_shmem_exit(uring_shutdown, (Datum) 0);
+			}
+		}
+	}
+	if (err != NULL)
+		*err = ring_errno;
+	return ring_state == RING_READY;
+}
+
+/* A hint naming the likely cause of a refused ring. */
+const char *
+asyncscan_uring_refusal_hint(int err)
+{
+	switch (err)
+	{
+		case ENOSYS:
+			return "The kernel does not support io_uring.";
+		case EPERM:
+			return "io_uring is refused by kernel.io_uring_disabled or a seccomp filter.";
+		case ENOMEM:
+			return "The ring could not be allocated; check RLIMIT_MEMLOCK (ulimit -l).";
+		case EMFILE:
+		case ENFILE:
+			return "No file descriptor is left for the ring.";
+		default:
+			return "Use pg_asyncscan.io_method = 'sync' instead.";
+	}
+}
+
+static void
+uring_shutdown(int code, Datum arg)
+{
+	/*
+	 * Every scan drained before its memory went away; closing the ring also
+	 * makes the kernel cancel anything left, and process memory outlives
+	 * that.
+	 */
+	if (ring_state == RING_READY)
+	{
+		io_uring_queue_exit(&ring);
+		ReleaseExternalFD();
+		ring_state = RING_FAILED;
+		ring_errno = ESHUTDOWN;
+	}
+}
+
+static void
+uring_init_owner(AsyncScanIo *io)
+{
+	int			err;
+
+	if (!asyncscan_uring_available(&err))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("io_uring is not available in this backend: %s",
+						strerror(err)),
+				 errhint("%s", asyncscan_uring_refusal_hint(err))));
+	io->method_private = NULL;
+}
+
+static void
+uring_start_read(AsyncScanIo *io, AsyncScanRead *read)
+{
+	Assert(ring_state == RING_READY);
+	Assert(read->io == io);
+
+	uring_prep(read, false);
+	io->nstaged++;
+}
+
+static void
+uring_submit(AsyncScanIo *io)
+{
+	uring_submit_all(false);
+	io->nstaged = 0;
+}
+
+static void
+uring_wait_read(AsyncScanIo *io, AsyncScanRead *read)
+{
+	if (io->nstaged > 0)
+		uring_submit(io);
+
+	if (read->state == ASYNCSCAN_READ_SUBMITTED)
+	{
+		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_READ);
+		while (read->state == ASYNCSCAN_READ_SUBMITTED)
+			uring_reap(true, false);
+		pgstat_report_wait_end();
+	}
+	Assert(read->state == ASYNCSCAN_READ_DONE ||
+		   read->state == ASYNCSCAN_READ_FAILED);
+}
+
+/*
+ * Wait until nothing of this owner can still be written into.  Reads on
+ * regular files cannot be cancelled once the kernel has them, so waiting
+ * is the only safe choice; they are disk reads and finish soon.
+ */
+static void
+uring_drain(AsyncScanIo *io)
+{
+	if (ring_state != RING_READY)
+	{
+		/* the ring was closed at exit: the kernel dropped every request */
+		io->nstaged = 0;
+		io->ninflight = 0;
+		return;
+	}
+
+	if (io->nstaged > 0 || io->ninflight > 0)
+	{
+		uring_submit_all(true);
+		io->nstaged = 0;
+		while (io->ninflight > 0)
+			uring_reap(true, true);
+	}
+}
+
+static void
+uring_end_owner(AsyncScanIo *io)
+{
+	Assert(io->ninflight == 0 && io->nstaged == 0);
+	io->method_private = NULL;
+}
+
+/*
+ * A free submission queue entry, submitting what is queued if the queue is
+ * full.
+ */
+static struct io_uring_sqe *
+uring_get_sqe(bool in_drain)
+{
+	struct io_uring_sqe *sqe;
+
+	while ((sqe = io_uring_get_sqe(&ring)) == NULL)
+		uring_submit_all(in_drain);
+	return sqe;
+}
+
+/* Queue the (rest of the) read; it counts as in flight from now on. */
+static void
+uring_prep(AsyncScanRead *read, bool in_drain)
+{
+	struct io_uring_sqe *sqe = uring_get_sqe(in_drain);
+
+	io_uring_prep_read(sqe, read->fd,
+					   read->target + read->transferred,
+					   (unsigned) (read->length - read->transferred),
+					   (__u64) (read->offset + (off_t) read->transferred));
+	io_uring_sqe_set_data(sqe, read);
+	if (read->state != ASYNCSCAN_READ_SUBMITTED)
+	{
+		read->state = ASYNCSCAN_READ_SUBMITTED;
+		read->io->ninflight++;
+	}
+}
+
+/*
+ * Pass every queued entry to the kernel.  When the kernel is busy
+ * (completion queue backlog) reap first and retry.  Any other failure
+ * leaves entries queued that point at scan memory: outside drain that is
+ * an ERROR (the drain that follows tries again); inside drain, where
+ * memory is about to be freed, the backend cannot continue safely.
+ */
+static void
+uring_submit_all(bool in_drain)
+{
+	for (;;)
+	{
+		int			rc = io_uring_submit(&ring);
+
+		if (rc >= 0)
+			return;
+		if (rc == -EINTR)
+			continue;
+		if (rc == -EAGAIN || rc == -EBUSY)
+		{
+			uring_reap(true, in_drain);
+			continue;
+		}
+		if (in_drain)
+			elog(FATAL, "io_uring_submit failed while draining reads: %s",
+				 strerror(-rc));
+		errno = -rc;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not submit reads to io_uring: %m")));
+	}
+}
+
+/*
+ * Process completions: at least one if wait, else only those ready.
+ * Outside drain, interrupts are served while waiting.
+ */
+static void
+uring_reap(bool wait, bool in_drain)
+{
+	struct io_uring_cqe *cqe;
+	int			rc;
+
+	if (wait)
+	{
+		for (;;)
+		{
+			rc = io_uring_wait_cqe(&ring, &cqe);
+			if (rc == 0)
+				break;
+			if (rc != -EINTR && rc != -EAGAIN)
+			{
+				if (in_drain)
+					elog(FATAL, "io_uring_wait_cqe failed while draining reads: %s",
+						 strerror(-rc));
+				errno = -rc;
+				ereport(ERROR,
+						(errcode_for_file_access(),
+						 errmsg("could not wait for io_uring completions: %m")));
+			}
+			if (!in_drain)
+				CHECK_FOR_INTERRUPTS();
+		}
+	}
+
+	while (io_uring_peek_cqe(&ring, &cqe) == 0)
+	{
+		AsyncScanRead *read = io_uring_cqe_get_data(cqe);
+		int			res = cqe->res;
+
+		io_uring_cqe_seen(&ring, cqe);
+		uring_complete(read, res, in_drain);
+	}
+}
+
+/* One completion of read; resubmits the rest after a short read. */
+static void
+uring_complete(AsyncScanRead *read, int res, bool in_drain)
+{
+	Assert(read->state == ASYNCSCAN_READ_SUBMITTED);
+
+	if (res == -EINTR || res == -EAGAIN)
+	{
+		uring_prep(read, in_drain);
+		uring_submit_all(in_drain);
+		return;
+	}
+	if (res < 0)
+	{
+		read->error = -res;
+		read->state = ASYNCSCAN_READ_FAILED;
+	}
+	else if (res == 0)
+	{
+		/* end of file before the end of the read */
+		read->error = 0;
+		read->state = ASYNCSCAN_READ_FAILED;
+	}
+	else
+	{
+		read->transferred += res;
+		if (read->transferred < read->length)
+		{
+			/* short read: ask for the rest */
+			uring_prep(read, in_drain);
+			uring_submit_all(in_drain);
+			return;
+		}
+		read->state = ASYNCSCAN_READ_DONE;
+	}
+	Assert(read->io->ninflight > 0);
+	read->io->ninflight--;
+}
+
+const IoMethodOps asyncscan_io_uring_ops = {
+	.name = "io_uring",
+	.init_owner = uring_init_owner,
+	.start_read = uring_start_read,
+	.submit = uring_submit,
+	.wait_read = uring_wait_read,
+	.drain = uring_drain,
+	.end_owner = uring_end_owner,
+};
