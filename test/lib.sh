@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # test/lib.sh -- shell helpers shared by test/run.sh and bench/demo.sh
 #
 # Sourced, not run.  Everything here assumes Debian 12 (bookworm) with
@@ -18,8 +19,8 @@ PG_CONFIG=${PG_CONFIG:-$PG_BINDIR/pg_config}
 # IPC::Run.  postgresql-server-dev-15 pulls in clang-14/llvm-14 for the
 # JIT bitcode PGXS builds beside the shared library.
 ASYNCSCAN_PACKAGES=(
-	postgresql-$PG_MAJOR
-	postgresql-server-dev-$PG_MAJOR
+	"postgresql-$PG_MAJOR"
+	"postgresql-server-dev-$PG_MAJOR"
 	liburing-dev
 	pkg-config
 	make
