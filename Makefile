@@ -7,6 +7,8 @@ OBJS = \
 	src/exec.o \
 	src/explain.o \
 	src/stream.o \
+	src/shmem.o \
+	src/stats.o \
 	src/io_sync.o
 
 # io_uring through liburing, found with pkg-config; without it the method

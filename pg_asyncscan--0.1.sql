@@ -16,3 +16,39 @@ COMMENT ON FUNCTION pg_asyncscan_version() IS
 'version of the loaded pg_asyncscan library; loads the library into the session';
 
 SELECT pg_asyncscan_version();
+
+-- Cumulative IO statistics per IO method (needs shared_preload_libraries)
+CREATE FUNCTION pg_asyncscan_stats(
+    OUT io_method text,
+    OUT scans bigint,
+    OUT pages_direct bigint,
+    OUT pages_hit bigint,
+    OUT pages_read bigint,
+    OUT reads bigint,
+    OUT read_bytes bigint,
+    OUT waits bigint,
+    OUT wait_time double precision,
+    OUT fallbacks bigint,
+    OUT direct_rejected bigint,
+    OUT errors bigint,
+    OUT stats_reset timestamp with time zone
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_asyncscan_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pg_asyncscan_stats AS
+  SELECT * FROM pg_asyncscan_stats();
+
+GRANT SELECT ON pg_asyncscan_stats TO PUBLIC;
+
+COMMENT ON VIEW pg_asyncscan_stats IS
+'cumulative AsyncSeqScan IO statistics per IO method, since the last reset';
+
+CREATE FUNCTION pg_asyncscan_stats_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_asyncscan_stats_reset'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- like pg_stat_statements_reset(): superusers, and whom they grant it to
+REVOKE ALL ON FUNCTION pg_asyncscan_stats_reset() FROM PUBLIC;

@@ -56,5 +56,7 @@ extern void asyncscan_exec_init(void);
 extern Node *asyncscan_create_scan_state(CustomScan *cscan);
 extern void asyncscan_explain(CustomScanState *node, List *ancestors,
 							  ExplainState *es);
+extern bool asyncscan_is_scan_state(PlanState *ps);
+extern void asyncscan_explain_init(void);
 
 #endif							/* ASYNCSCAN_H */

@@ -31,6 +31,7 @@
 #include "access/heapam.h"
 #include "access/relscan.h"
 #include "executor/executor.h"
+#include "executor/instrument.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/predicate.h"
@@ -39,6 +40,7 @@
 
 #include "asyncscan.h"
 #include "compat.h"
+#include "stats.h"
 
 static void asyncscan_begin(CustomScanState *node, EState *estate, int eflags);
 static TupleTableSlot *asyncscan_exec(CustomScanState *node);
@@ -92,10 +94,21 @@ asyncscan_begin(CustomScanState *node, EState *estate, int eflags)
 	state->io_method = asyncscan_resolve_io_method(state->io_method_requested,
 												   &state->fallback_reason);
 	state->stats.io_method = state->io_method;
+	if (state->fallback_reason != NULL && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		asyncscan_stats_count(state->io_method_requested,
+							  ASYNCSCAN_STAT_FALLBACKS, 1);
 	state->stream = NULL;
 	state->finished = false;
 	state->have_page = false;
 	state->tuple.t_tableOid = RelationGetRelid(node->ss.ss_currentRelation);
+}
+
+/* Is this plan state an AsyncSeqScan node? */
+bool
+asyncscan_is_scan_state(PlanState *ps)
+{
+	return IsA(ps, CustomScanState) &&
+		((CustomScanState *) ps)->methods == &asyncscan_exec_methods;
 }
 
 static TupleTableSlot *
@@ -143,6 +156,14 @@ asyncscan_next(ScanState *ss)
 		{
 			EState	   *estate = ss->ps.state;
 			MemoryContext oldcxt;
+
+			/*
+			 * Time the waits as track_io_timing would, or for EXPLAIN
+			 * ANALYZE with TIMING (instrumentation is set up after
+			 * BeginCustomScan, so decide here).
+			 */
+			state->stats.time_waits = track_io_timing ||
+				(ss->ps.instrument != NULL && ss->ps.instrument->need_timer);
 
 			/* what heap_beginscan does for a Seq Scan */
 			pgstat_count_heap_scan(rel);

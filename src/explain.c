@@ -1,16 +1,26 @@
 /*-------------------------------------------------------------------------
  *
  * explain.c
- *	  What EXPLAIN shows for an AsyncSeqScan node.
+ *	  What EXPLAIN shows for AsyncSeqScan: per node, and once per statement.
  *
- * Plain EXPLAIN names the IO method.  Under ANALYZE the node's counters
- * follow: in text format two compact lines,
+ * Per node, plain EXPLAIN names the IO method (and, when it differs from
+ * the requested one, which was requested and why it was not used).  Under
+ * ANALYZE the node's counters follow, in text format as two compact lines
  *
- *	  IO: method=sync direct=245000 hit=900 read=12
- *	  Reads: count=15400 avg=127.6kB in-flight avg=14.1 max=16 window max=256 waits=31
+ *	  IO: method=io_uring direct=245000 hit=900 read=12
+ *	  Reads: count=15400 avg=127.6kB in-flight avg=14.1 max=16 window max=256 waits=31 wait=12.3ms
  *
- * and in JSON, YAML and XML one named property per counter, so tests and
- * tools can read them without parsing text.
+ * and in JSON, YAML and XML as one named property per counter.  The wait
+ * time is measured only when track_io_timing is on or EXPLAIN ANALYZE runs
+ * with TIMING, the same discipline as PostgreSQL's own I/O timings.
+ *
+ * Per statement, under ANALYZE, one summary of all AsyncSeqScan nodes
+ * ("AsyncSeqScan IO") is printed with the other statement-level lines, so a
+ * scan of a partitioned table with many nodes can be read at a glance.
+ * PostgreSQL 15 has no per-plan EXPLAIN hook, so the summary is emitted
+ * from the ExecutorEnd hook of the query being explained, which runs
+ * inside ExplainOnePlan after the plan and before "Execution Time"; the
+ * ExplainOneQuery hook tells which query that is and where to print.
  *
  * IDENTIFICATION
  *	  src/explain.c
@@ -20,20 +30,63 @@
 #include "postgres.h"
 
 #include "commands/explain.h"
+#include "executor/executor.h"
 #include "lib/stringinfo.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "tcop/tcopprot.h"
 
 #include "asyncscan.h"
 #include "io.h"
 
+/* Sums over the AsyncSeqScan nodes of one statement */
+typedef struct StatementIo
+{
+	int			nodes;
+	int			method;			/* the method of the nodes, or -1 if mixed */
+	AsyncScanStats total;
+} StatementIo;
+
+static ExplainOneQuery_hook_type prev_ExplainOneQuery_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd_hook = NULL;
+
+/* the EXPLAIN being run, and its query once ExecutorStart has seen it */
+static ExplainState *explain_state = NULL;
+static const char *explain_source = NULL;
+static QueryDesc *explain_query = NULL;
+
+static void show_counters(const AsyncScanStats *stats, const char *method,
+						  ExplainState *es);
+static void asyncscan_ExplainOneQuery(Query *query, int cursorOptions,
+									  IntoClause *into, ExplainState *es,
+									  const char *queryString,
+									  ParamListInfo params,
+									  QueryEnvironment *queryEnv);
+static void asyncscan_ExecutorStart(QueryDesc *queryDesc, int eflags);
+static void asyncscan_ExecutorEnd(QueryDesc *queryDesc);
+static bool sum_statement_io(PlanState *ps, void *context);
+static void accumulate(AsyncScanStats *total, const AsyncScanStats *stats);
+
+void
+asyncscan_explain_init(void)
+{
+	prev_ExplainOneQuery_hook = ExplainOneQuery_hook;
+	ExplainOneQuery_hook = asyncscan_ExplainOneQuery;
+	prev_ExecutorStart_hook = ExecutorStart_hook;
+	ExecutorStart_hook = asyncscan_ExecutorStart;
+	prev_ExecutorEnd_hook = ExecutorEnd_hook;
+	ExecutorEnd_hook = asyncscan_ExecutorEnd;
+}
+
+/*
+ * ExplainCustomScan callback: the lines of one node.
+ */
 void
 asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 {
 	AsyncSeqScanState *state = (AsyncSeqScanState *) node;
-	const AsyncScanStats *stats = &state->stats;
 	const char *method = asyncscan_io_method_ops(state->io_method)->name;
-	uint64		rejected;
-	double		avg_read_kb;
-	double		avg_inflight;
 
 	if (state->fallback_reason != NULL)
 	{
@@ -56,6 +109,20 @@ asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyText("IO Method", method, es);
 		return;
 	}
+	show_counters(&state->stats, method, es);
+}
+
+/*
+ * The counters of one node or of a whole statement.
+ */
+static void
+show_counters(const AsyncScanStats *stats, const char *method,
+			  ExplainState *es)
+{
+	uint64		rejected;
+	double		avg_read_kb;
+	double		avg_inflight;
+	double		wait_ms = INSTR_TIME_GET_MILLISEC(stats->wait_time);
 
 	rejected = stats->rejected_in_buffers + stats->rejected_not_all_visible +
 		stats->rejected_bad_page;
@@ -74,15 +141,23 @@ asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 						 stats->pages_direct, stats->pages_hit,
 						 stats->pages_read);
 		if (rejected > 0)
-			appendStringInfo(es->str, " rejected=" UINT64_FORMAT, rejected);
+			appendStringInfo(es->str,
+							 " rejected=" UINT64_FORMAT " (in buffers=" UINT64_FORMAT
+							 " not all-visible=" UINT64_FORMAT " bad page=" UINT64_FORMAT ")",
+							 rejected, stats->rejected_in_buffers,
+							 stats->rejected_not_all_visible,
+							 stats->rejected_bad_page);
 		appendStringInfoChar(es->str, '\n');
 
 		appendStringInfoSpaces(es->str, es->indent * 2);
 		appendStringInfo(es->str,
-						 "Reads: count=" UINT64_FORMAT " avg=%.1fkB in-flight avg=%.1f max=%d window max=%d waits=" UINT64_FORMAT "\n",
+						 "Reads: count=" UINT64_FORMAT " avg=%.1fkB in-flight avg=%.1f max=%d window max=%d waits=" UINT64_FORMAT,
 						 stats->reads, avg_read_kb, avg_inflight,
 						 stats->inflight_max, stats->distance_max,
 						 stats->waits);
+		if (stats->time_waits)
+			appendStringInfo(es->str, " wait=%.3fms", wait_ms);
+		appendStringInfoChar(es->str, '\n');
 		return;
 	}
 
@@ -105,4 +180,172 @@ asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	ExplainPropertyInteger("Max Window", "blocks", stats->distance_max, es);
 	ExplainPropertyUInteger("Advised Blocks", NULL, stats->advised_blocks, es);
 	ExplainPropertyUInteger("Waits", NULL, stats->waits, es);
+	if (stats->time_waits)
+		ExplainPropertyFloat("Wait Time", "ms", wait_ms, 3, es);
+}
+
+/*
+ * Remember which EXPLAIN is running, then do what ExplainOneQuery does
+ * without a hook (or let the previous hook do it).
+ */
+static void
+asyncscan_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
+						  ExplainState *es, const char *queryString,
+						  ParamListInfo params, QueryEnvironment *queryEnv)
+{
+	ExplainState *save_state = explain_state;
+	const char *save_source = explain_source;
+	QueryDesc  *save_query = explain_query;
+
+	explain_state = es;
+	explain_source = queryString;
+	explain_query = NULL;
+	PG_TRY();
+	{
+		if (prev_ExplainOneQuery_hook)
+			prev_ExplainOneQuery_hook(query, cursorOptions, into, es,
+									  queryString, params, queryEnv);
+		else
+		{
+			PlannedStmt *plan;
+			instr_time	planstart,
+						planduration;
+			BufferUsage bufusage_start,
+						bufusage;
+
+			if (es->buffers)
+				bufusage_start = pgBufferUsage;
+			INSTR_TIME_SET_CURRENT(planstart);
+
+			plan = pg_plan_query(query, queryString, cursorOptions, params);
+
+			INSTR_TIME_SET_CURRENT(planduration);
+			INSTR_TIME_SUBTRACT(planduration, planstart);
+			if (es->buffers)
+			{
+				memset(&bufusage, 0, sizeof(BufferUsage));
+				BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
+			}
+
+			ExplainOnePlan(plan, into, es, queryString, params, queryEnv,
+						   &planduration, (es->buffers ? &bufusage : NULL));
+		}
+	}
+	PG_FINALLY();
+	{
+		explain_state = save_state;
+		explain_source = save_source;
+		explain_query = save_query;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * The explained query is the first one started from the EXPLAIN's own
+ * source text with instrumentation (ANALYZE) or EXPLAIN_ONLY; queries run
+ * by functions during planning or execution have their own texts.
+ */
+static void
+asyncscan_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (explain_state != NULL && explain_query == NULL &&
+		queryDesc->sourceText == explain_source &&
+		(queryDesc->instrument_options != 0 ||
+		 (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0))
+		explain_query = queryDesc;
+
+	if (prev_ExecutorStart_hook)
+		prev_ExecutorStart_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/*
+ * Print the statement summary into the running EXPLAIN, before the
+ * executor state (and the nodes' counters) goes away.
+ */
+static void
+asyncscan_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (queryDesc == explain_query && explain_state != NULL &&
+		explain_state->analyze && queryDesc->planstate != NULL)
+	{
+		ExplainState *es = explain_state;
+		StatementIo sio;
+
+		memset(&sio, 0, sizeof(sio));
+		sio.method = -2;		/* none seen yet */
+		sum_statement_io(queryDesc->planstate, &sio);
+
+		if (sio.nodes > 0)
+		{
+			const char *method = sio.method >= 0 ?
+				asyncscan_io_method_ops(sio.method)->name : "mixed";
+
+			ExplainOpenGroup("AsyncSeqScan IO", "AsyncSeqScan IO", true, es);
+			if (es->format == EXPLAIN_FORMAT_TEXT)
+			{
+				appendStringInfo(es->str, "AsyncSeqScan IO: nodes=%d\n",
+								 sio.nodes);
+				es->indent++;
+				show_counters(&sio.total, method, es);
+				es->indent--;
+			}
+			else
+			{
+				ExplainPropertyInteger("Nodes", NULL, sio.nodes, es);
+				show_counters(&sio.total, method, es);
+			}
+			ExplainCloseGroup("AsyncSeqScan IO", "AsyncSeqScan IO", true, es);
+		}
+		explain_query = NULL;
+	}
+
+	if (prev_ExecutorEnd_hook)
+		prev_ExecutorEnd_hook(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+static bool
+sum_statement_io(PlanState *ps, void *context)
+{
+	StatementIo *sio = (StatementIo *) context;
+
+	if (ps == NULL)
+		return false;
+	if (asyncscan_is_scan_state(ps))
+	{
+		AsyncSeqScanState *state = (AsyncSeqScanState *) ps;
+
+		sio->nodes++;
+		if (sio->method == -2)
+			sio->method = state->stats.io_method;
+		else if (sio->method != state->stats.io_method)
+			sio->method = -1;
+		accumulate(&sio->total, &state->stats);
+	}
+	return planstate_tree_walker(ps, sum_statement_io, context);
+}
+
+static void
+accumulate(AsyncScanStats *total, const AsyncScanStats *stats)
+{
+	total->direct_io |= stats->direct_io;
+	total->pages_direct += stats->pages_direct;
+	total->pages_hit += stats->pages_hit;
+	total->pages_read += stats->pages_read;
+	total->rejected_in_buffers += stats->rejected_in_buffers;
+	total->rejected_not_all_visible += stats->rejected_not_all_visible;
+	total->rejected_bad_page += stats->rejected_bad_page;
+	total->reads += stats->reads;
+	total->read_bytes += stats->read_bytes;
+	total->advised_blocks += stats->advised_blocks;
+	total->inflight_sum += stats->inflight_sum;
+	total->submits += stats->submits;
+	total->inflight_max = Max(total->inflight_max, stats->inflight_max);
+	total->distance_max = Max(total->distance_max, stats->distance_max);
+	total->waits += stats->waits;
+	total->time_waits |= stats->time_waits;
+	INSTR_TIME_ADD(total->wait_time, stats->wait_time);
 }

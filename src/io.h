@@ -109,6 +109,8 @@ extern int	asyncscan_io_method;
 
 extern const IoMethodOps asyncscan_io_sync_ops;
 extern const IoMethodOps *asyncscan_io_method_ops(int method);
+extern const IoMethodOps *asyncscan_io_method_ops_or_null(int method);
+extern int	asyncscan_io_method_count(void);
 extern int	asyncscan_resolve_io_method(int requested, const char **fallback_reason);
 
 #ifdef ASYNCSCAN_HAVE_LIBURING

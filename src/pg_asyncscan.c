@@ -23,6 +23,7 @@
 #include "asyncscan.h"
 #include "compat.h"
 #include "io.h"
+#include "shmem.h"
 #include "stream.h"
 
 PG_MODULE_MAGIC;
@@ -33,6 +34,9 @@ PG_MODULE_MAGIC;
  * The registry: one entry per IO method, indexed by AsyncScanIoMethod.
  * Adding a method adds one line here and one to io_method_options.
  */
+StaticAssertDecl(ASYNCSCAN_IO_URING < ASYNCSCAN_MAX_IO_METHODS,
+				 "shared statistics need a row for every IO method");
+
 static const IoMethodOps *const io_methods[] = {
 	[ASYNCSCAN_IO_SYNC] = &asyncscan_io_sync_ops,
 #ifdef ASYNCSCAN_HAVE_LIBURING
@@ -60,6 +64,22 @@ static bool fallback_warned = false;
 static bool check_io_method(int *newval, void **extra, GucSource source);
 
 PG_FUNCTION_INFO_V1(pg_asyncscan_version);
+
+/* Number of registry slots (some may be empty in this build). */
+int
+asyncscan_io_method_count(void)
+{
+	return (int) lengthof(io_methods);
+}
+
+/* The ops table of a registry slot, or NULL if this build lacks it. */
+const IoMethodOps *
+asyncscan_io_method_ops_or_null(int method)
+{
+	if (method < 0 || method >= (int) lengthof(io_methods))
+		return NULL;
+	return io_methods[method];
+}
 
 /*
  * The ops table of an IO method.
@@ -156,6 +176,8 @@ _PG_init(void)
 	asyncscan_stream_init();
 	asyncscan_planner_init();
 	asyncscan_exec_init();
+	asyncscan_explain_init();
+	asyncscan_shmem_init();
 
 	MarkGUCPrefixReserved("pg_asyncscan");
 }

@@ -60,6 +60,7 @@
 #include "utils/snapmgr.h"
 
 #include "compat.h"
+#include "stats.h"
 #include "stream.h"
 
 /* Bounds of the GUCs; the arena is at most MAX_IO_DEPTH * MAX_COMBINE blocks */
@@ -100,6 +101,7 @@ struct AsyncScanStream
 	MemoryContextCallback drain_callback;	/* drains IO if cxt is deleted
 											 * on an error path */
 	AsyncScanStats *stats;		/* owned by the scan node */
+	AsyncScanStats stats_at_begin;	/* to report only this stream's part */
 	bool		ended;			/* asyncscan_stream_end() ran */
 
 	BufferAccessStrategy strategy;	/* bulk-read ring for big tables */
@@ -288,6 +290,7 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 
 	stream->io.ops = asyncscan_io_method_ops(io_method);
 	stats->io_method = io_method;
+	stream->stats_at_begin = *stats;
 	stream->direct_io = asyncscan_direct_io && stream->direct_allowed;
 	if (stream->direct_allowed && stream->nblocks > 0)
 	{
@@ -359,7 +362,18 @@ asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
 			read->state != ASYNCSCAN_READ_FAILED)
 		{
 			stream->stats->waits++;
-			stream->io.ops->wait_read(&stream->io, read);
+			if (stream->stats->time_waits)
+			{
+				instr_time	start,
+							end;
+
+				INSTR_TIME_SET_CURRENT(start);
+				stream->io.ops->wait_read(&stream->io, read);
+				INSTR_TIME_SET_CURRENT(end);
+				INSTR_TIME_ACCUM_DIFF(stream->stats->wait_time, end, start);
+			}
+			else
+				stream->io.ops->wait_read(&stream->io, read);
 		}
 		if (read->state == ASYNCSCAN_READ_FAILED)
 			report_failed_read(stream, read);
@@ -414,6 +428,8 @@ asyncscan_stream_end(AsyncScanStream *stream)
 	stream->io.ops->drain(&stream->io);
 	stream->io.ops->end_owner(&stream->io);
 	close_all_segments(stream);
+	asyncscan_stats_report_scan(stream->stats->io_method,
+								&stream->stats_at_begin, stream->stats);
 
 	if (BufferIsValid(stream->vmbuffer))
 		ReleaseBuffer(stream->vmbuffer);
@@ -440,6 +456,8 @@ stream_drain_callback(void *arg)
 	stream->io.ops->drain(&stream->io);
 	stream->io.ops->end_owner(&stream->io);
 	close_all_segments(stream);
+	asyncscan_stats_report_scan(stream->stats->io_method,
+								&stream->stats_at_begin, stream->stats);
 	stream->ended = true;
 }
 
@@ -858,6 +876,7 @@ report_failed_read(AsyncScanStream *stream, AsyncScanRead *read)
 {
 	BlockNumber last = read->first_block + read->nblocks - 1;
 
+	asyncscan_stats_count(stream->stats->io_method, ASYNCSCAN_STAT_ERRORS, 1);
 	if (read->error != 0)
 	{
 		errno = read->error;

@@ -12,6 +12,7 @@
 #ifndef ASYNCSCAN_STREAM_H
 #define ASYNCSCAN_STREAM_H
 
+#include "portability/instr_time.h"
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
@@ -50,6 +51,9 @@ typedef struct AsyncScanStats
 	int			inflight_max;	/* most reads in flight at once */
 	int			distance_max;	/* largest look-ahead window, in blocks */
 	uint64		waits;			/* times the consumer waited for a read */
+	bool		time_waits;		/* measure wait_time (track_io_timing, or
+								 * EXPLAIN ANALYZE with TIMING) */
+	instr_time	wait_time;		/* total time spent waiting, if measured */
 } AsyncScanStats;
 
 /* A page handed to the consumer. */

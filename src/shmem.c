@@ -1,0 +1,68 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.c
+ *	  Shared memory of pg_asyncscan: requested and attached through the
+ *	  shmem_request_hook and shmem_startup_hook, as pg_stat_statements does.
+ *
+ * Only a library in shared_preload_libraries can reserve shared memory; a
+ * library loaded later (CREATE EXTENSION, LOAD) leaves asyncscan_shared
+ * NULL, and what needs it says so with a clear error.
+ *
+ * IDENTIFICATION
+ *	  src/shmem.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+
+#include "shmem.h"
+
+AsyncScanShared *asyncscan_shared = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void asyncscan_shmem_request(void);
+static void asyncscan_shmem_startup(void);
+
+void
+asyncscan_shmem_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = asyncscan_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = asyncscan_shmem_startup;
+}
+
+static void
+asyncscan_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+
+	RequestAddinShmemSpace(MAXALIGN(sizeof(AsyncScanShared)));
+}
+
+static void
+asyncscan_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	asyncscan_shared = ShmemInitStruct("pg_asyncscan",
+									   sizeof(AsyncScanShared), &found);
+	if (!found)
+		asyncscan_stats_shmem_init(&asyncscan_shared->stats);
+	LWLockRelease(AddinShmemInitLock);
+}
