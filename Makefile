@@ -9,6 +9,7 @@ OBJS = \
 	src/stream.o \
 	src/shmem.o \
 	src/stats.o \
+	src/io.o \
 	src/io_sync.o
 
 # io_uring through liburing, found with pkg-config; without it the method
@@ -46,6 +47,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 EXTRA_CLEAN = test/output_iso test/tmp_check tmp_check results regression.diffs regression.out
+
+# PGXS tracks no header dependencies: rebuild everything when a header changes
+$(OBJS): $(wildcard src/*.h)
 
 # run the slow regression tests (test/run.sh runs this after installcheck)
 installcheck-large:

@@ -134,10 +134,14 @@ show_counters(const AsyncScanStats *stats, const char *method,
 	if (es->format == EXPLAIN_FORMAT_TEXT)
 	{
 		appendStringInfoSpaces(es->str, es->indent * 2);
+		appendStringInfo(es->str, "IO: method=%s", method);
+		if (stats->direct_io)
+			appendStringInfo(es->str, " direct_io=on (page cache %.0f%%)",
+							 stats->read_bytes > 0 ?
+							 100.0 * stats->cached_bytes / stats->read_bytes : 0.0);
 		appendStringInfo(es->str,
-						 "IO: method=%s%s direct=" UINT64_FORMAT " hit=" UINT64_FORMAT
+						 " direct=" UINT64_FORMAT " hit=" UINT64_FORMAT
 						 " read=" UINT64_FORMAT,
-						 method, stats->direct_io ? " direct_io=on" : "",
 						 stats->pages_direct, stats->pages_hit,
 						 stats->pages_read);
 		if (rejected > 0)
@@ -174,6 +178,8 @@ show_counters(const AsyncScanStats *stats, const char *method,
 							stats->rejected_bad_page, es);
 	ExplainPropertyUInteger("Reads", NULL, stats->reads, es);
 	ExplainPropertyUInteger("Read Bytes", NULL, stats->read_bytes, es);
+	ExplainPropertyUInteger("Read Bytes From Page Cache", NULL,
+							stats->cached_bytes, es);
 	ExplainPropertyFloat("Average Read Size", "kB", avg_read_kb, 1, es);
 	ExplainPropertyFloat("Average In-Flight", NULL, avg_inflight, 1, es);
 	ExplainPropertyInteger("Max In-Flight", NULL, stats->inflight_max, es);
@@ -340,6 +346,7 @@ accumulate(AsyncScanStats *total, const AsyncScanStats *stats)
 	total->rejected_bad_page += stats->rejected_bad_page;
 	total->reads += stats->reads;
 	total->read_bytes += stats->read_bytes;
+	total->cached_bytes += stats->cached_bytes;
 	total->advised_blocks += stats->advised_blocks;
 	total->inflight_sum += stats->inflight_sum;
 	total->submits += stats->submits;

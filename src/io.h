@@ -11,7 +11,11 @@
  * registry in pg_asyncscan.c.
  *
  * A read is always one contiguous range of one segment file into one
- * contiguous, scan-private target.  The stream never frees a target while
+ * contiguous, scan-private target.  With pg_asyncscan.direct_io the read
+ * also has an O_DIRECT descriptor: the method first copies what the page
+ * cache already holds (asyncscan_read_from_page_cache),
+ * and reads the rest with O_DIRECT, so a warm cache is used but a cold
+ * scan neither waits on it nor fills it.  The stream never frees a target while
  * its read may still be written into: it calls drain first, on every path.
  *
  * IDENTIFICATION
@@ -23,6 +27,10 @@
 #define ASYNCSCAN_IO_H
 
 #include "storage/block.h"
+
+/* Largest single read: pg_asyncscan.io_combine_limit's maximum, 64 blocks */
+#define ASYNCSCAN_MAX_COMBINE		64
+#define ASYNCSCAN_MAX_READ_BYTES	(ASYNCSCAN_MAX_COMBINE * BLCKSZ)
 
 /* Life cycle of one read request. */
 typedef enum AsyncScanReadState
@@ -39,11 +47,17 @@ struct AsyncScanIo;
 /* One read: a byte range of one segment file into private memory. */
 typedef struct AsyncScanRead
 {
-	int			fd;				/* open segment file */
+	int			fd;				/* segment file, through the page cache */
+	int			direct_fd;		/* the same opened with O_DIRECT, or -1 */
+	char	   *residency;		/* read-only mapping of the segment, to ask
+								 * mincore() what the page cache holds; or
+								 * NULL */
 	off_t		offset;			/* byte offset in that file */
 	size_t		length;			/* bytes wanted */
 	char	   *target;			/* where they go; owned by the stream */
 	size_t		transferred;	/* bytes in place so far */
+	size_t		cached;			/* of which copied from the page cache
+								 * before an O_DIRECT read */
 	int			error;			/* errno when state is FAILED */
 	AsyncScanReadState state;
 	BlockNumber first_block;	/* for error messages and bookkeeping */
@@ -106,6 +120,8 @@ typedef enum AsyncScanIoMethod
 } AsyncScanIoMethod;
 
 extern int	asyncscan_io_method;
+
+extern bool asyncscan_read_from_page_cache(AsyncScanRead *read);
 
 extern const IoMethodOps asyncscan_io_sync_ops;
 extern const IoMethodOps *asyncscan_io_method_ops(int method);

@@ -68,6 +68,15 @@ sync_start_read(AsyncScanIo *io, AsyncScanRead *read)
 static void
 sync_perform(AsyncScanRead *read)
 {
+	int			fd = read->fd;
+
+	if (read->direct_fd >= 0)
+	{
+		if (asyncscan_read_from_page_cache(read))
+			return;
+		fd = read->direct_fd;
+	}
+
 	while (read->transferred < read->length)
 	{
 		struct iovec iov;
@@ -77,7 +86,7 @@ sync_perform(AsyncScanRead *read)
 		iov.iov_len = read->length - read->transferred;
 
 		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_READ);
-		nread = preadv(read->fd, &iov, 1,
+		nread = preadv(fd, &iov, 1,
 					   read->offset + (off_t) read->transferred);
 		pgstat_report_wait_end();
 

@@ -162,6 +162,10 @@ uring_start_read(AsyncScanIo *io, AsyncScanRead *read)
 	Assert(ring_state == RING_READY);
 	Assert(read->io == io);
 
+	/* with direct_io, what the page cache holds needs no submission */
+	if (asyncscan_read_from_page_cache(read))
+		return;
+
 	uring_prep(read, false);
 	io->nstaged++;
 }
@@ -242,7 +246,7 @@ uring_prep(AsyncScanRead *read, bool in_drain)
 {
 	struct io_uring_sqe *sqe = uring_get_sqe(in_drain);
 
-	io_uring_prep_read(sqe, read->fd,
+	io_uring_prep_read(sqe, read->direct_fd >= 0 ? read->direct_fd : read->fd,
 					   read->target + read->transferred,
 					   (unsigned) (read->length - read->transferred),
 					   (__u64) (read->offset + (off_t) read->transferred));

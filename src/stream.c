@@ -42,6 +42,7 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "access/visibilitymap.h"
@@ -65,7 +66,6 @@
 
 /* Bounds of the GUCs; the arena is at most MAX_IO_DEPTH * MAX_COMBINE blocks */
 #define ASYNCSCAN_MAX_IO_DEPTH		128
-#define ASYNCSCAN_MAX_COMBINE		64
 
 /* Alignment of read targets: enough for O_DIRECT on any common device */
 #define ASYNCSCAN_IO_ALIGN			4096
@@ -135,6 +135,9 @@ struct AsyncScanStream
 	char	   *path;			/* path of segment 0 */
 	int			nsegments;
 	int		   *segment_fds;	/* -1 when not open */
+	int		   *segment_direct_fds; /* the same with O_DIRECT, for direct_io */
+	char	  **segment_maps;	/* read-only mappings for mincore(), with
+								 * direct_io; NULL when not mapped */
 	bool		fds_exhausted;	/* AcquireExternalFD refused: no direct path */
 	bool		direct_io;		/* open with O_DIRECT */
 
@@ -162,7 +165,10 @@ static void read_buffered(AsyncScanStream *stream, BlockNumber blkno,
 						  AsyncScanPage *page);
 static void advise_block(AsyncScanStream *stream, BlockNumber blkno);
 static void flush_advice(AsyncScanStream *stream);
+static int	open_segment(AsyncScanStream *stream, int segno, int extra_flags);
 static int	segment_fd(AsyncScanStream *stream, BlockNumber blkno);
+static int	segment_direct_fd(AsyncScanStream *stream, BlockNumber blkno);
+static void close_segment(AsyncScanStream *stream, int segno);
 static void close_segments_before(AsyncScanStream *stream, BlockNumber blkno);
 static void close_all_segments(AsyncScanStream *stream);
 static void report_failed_read(AsyncScanStream *stream, AsyncScanRead *read);
@@ -285,8 +291,13 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 	stream->path = asyncscan_smgr_path(RelationGetSmgr(rel));
 	stream->nsegments = (stream->nblocks + RELSEG_SIZE - 1) / RELSEG_SIZE;
 	stream->segment_fds = palloc(sizeof(int) * Max(stream->nsegments, 1));
+	stream->segment_direct_fds = palloc(sizeof(int) * Max(stream->nsegments, 1));
+	stream->segment_maps = palloc0(sizeof(char *) * Max(stream->nsegments, 1));
 	for (int i = 0; i < stream->nsegments; i++)
+	{
 		stream->segment_fds[i] = -1;
+		stream->segment_direct_fds[i] = -1;
+	}
 
 	stream->io.ops = asyncscan_io_method_ops(io_method);
 	stats->io_method = io_method;
@@ -505,6 +516,8 @@ look_ahead(AsyncScanStream *stream)
 				Assert(read->state == ASYNCSCAN_READ_IDLE);
 				memset(read, 0, sizeof(AsyncScanRead));
 				read->fd = segment_fd(stream, blkno);
+				read->direct_fd = segment_direct_fd(stream, blkno);
+				read->residency = stream->segment_maps[blkno / RELSEG_SIZE];
 				read->first_block = blkno;
 				read->nblocks = 1;
 				read->offset = (off_t) (blkno % RELSEG_SIZE) * BLCKSZ;
@@ -698,6 +711,7 @@ release_consumed_reads(AsyncScanStream *stream)
 			break;
 		/* the consumer waited for it before using its first block */
 		Assert(read->state == ASYNCSCAN_READ_DONE);
+		stream->stats->cached_bytes += read->cached;
 		Assert(stream->read_head != stream->forming);
 		read->state = ASYNCSCAN_READ_IDLE;
 		stream->read_head = (stream->read_head + 1) % stream->io_depth;
@@ -782,22 +796,15 @@ flush_advice(AsyncScanStream *stream)
 }
 
 /*
- * The descriptor of the segment file holding blkno, opened on first use.
- * Returns -1 when PostgreSQL's descriptor budget is used up; the block
- * then takes the buffered path, which uses smgr's own descriptors.
+ * Open one segment file, counted against PostgreSQL's descriptor budget.
+ * Returns -1 when the budget is used up, or (with O_DIRECT) when the file
+ * system refuses O_DIRECT; other failures are an ERROR.
  */
 static int
-segment_fd(AsyncScanStream *stream, BlockNumber blkno)
+open_segment(AsyncScanStream *stream, int segno, int extra_flags)
 {
-	int			segno = blkno / RELSEG_SIZE;
 	char	   *path;
 	int			fd;
-
-	Assert(segno < stream->nsegments);
-	if (stream->segment_fds[segno] >= 0)
-		return stream->segment_fds[segno];
-	if (stream->fds_exhausted)
-		return -1;
 
 	if (!AcquireExternalFD())
 	{
@@ -810,33 +817,96 @@ segment_fd(AsyncScanStream *stream, BlockNumber blkno)
 	else
 		path = psprintf("%s.%d", stream->path, segno);
 
-	fd = -1;
-#ifdef O_DIRECT
-	if (stream->direct_io)
-	{
-		fd = BasicOpenFile(path, O_RDONLY | PG_BINARY | O_DIRECT);
-		if (fd < 0 && errno == EINVAL)
-			stream->direct_io = false;	/* file system refuses O_DIRECT */
-		else if (fd >= 0)
-			stream->stats->direct_io = true;
-	}
-#endif
-	if (fd < 0)
-		fd = BasicOpenFile(path, O_RDONLY | PG_BINARY);
+	fd = BasicOpenFile(path, O_RDONLY | PG_BINARY | extra_flags);
 	if (fd < 0)
 	{
 		int			save_errno = errno;
 
 		ReleaseExternalFD();
+		if (extra_flags != 0 && save_errno == EINVAL)
+			return -1;
 		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\": %m", path)));
 	}
-	stream->segment_fds[segno] = fd;
 	if (path != stream->path)
 		pfree(path);
 	return fd;
+}
+
+/*
+ * The (page-cache) descriptor of the segment file holding blkno, opened on
+ * first use.  Returns -1 when PostgreSQL's descriptor budget is used up;
+ * the block then takes the buffered path, which uses smgr's descriptors.
+ */
+static int
+segment_fd(AsyncScanStream *stream, BlockNumber blkno)
+{
+	int			segno = blkno / RELSEG_SIZE;
+
+	Assert(segno < stream->nsegments);
+	if (stream->segment_fds[segno] < 0 && !stream->fds_exhausted)
+		stream->segment_fds[segno] = open_segment(stream, segno, 0);
+	return stream->segment_fds[segno];
+}
+
+/*
+ * The O_DIRECT descriptor of the segment holding blkno, when direct_io is
+ * on; -1 otherwise (and from then on, if the file system refuses it).
+ */
+static int
+segment_direct_fd(AsyncScanStream *stream, BlockNumber blkno)
+{
+#ifdef O_DIRECT
+	int			segno = blkno / RELSEG_SIZE;
+
+	if (!stream->direct_io)
+		return -1;
+	if (stream->segment_direct_fds[segno] < 0 && !stream->fds_exhausted)
+	{
+		int			fd = open_segment(stream, segno, O_DIRECT);
+
+		if (fd < 0 && !stream->fds_exhausted)
+			stream->direct_io = false;	/* file system refuses O_DIRECT */
+		stream->segment_direct_fds[segno] = fd;
+		if (fd >= 0)
+		{
+			void	   *map;
+
+			stream->stats->direct_io = true;
+			/* only for mincore(): never read through, so never faulted in */
+			map = mmap(NULL, (size_t) RELSEG_SIZE * BLCKSZ, PROT_READ,
+					   MAP_SHARED, stream->segment_fds[segno], 0);
+			stream->segment_maps[segno] = map == MAP_FAILED ? NULL : map;
+		}
+	}
+	return stream->segment_direct_fds[segno];
+#else
+	return -1;
+#endif
+}
+
+static void
+close_segment(AsyncScanStream *stream, int segno)
+{
+	if (stream->segment_fds[segno] >= 0)
+	{
+		close(stream->segment_fds[segno]);
+		ReleaseExternalFD();
+		stream->segment_fds[segno] = -1;
+	}
+	if (stream->segment_maps[segno] != NULL)
+	{
+		munmap(stream->segment_maps[segno], (size_t) RELSEG_SIZE * BLCKSZ);
+		stream->segment_maps[segno] = NULL;
+	}
+	if (stream->segment_direct_fds[segno] >= 0)
+	{
+		close(stream->segment_direct_fds[segno]);
+		ReleaseExternalFD();
+		stream->segment_direct_fds[segno] = -1;
+	}
 }
 
 /* Close the segment files wholly before blkno. */
@@ -846,28 +916,14 @@ close_segments_before(AsyncScanStream *stream, BlockNumber blkno)
 	int			limit = Min((int) (blkno / RELSEG_SIZE), stream->nsegments);
 
 	for (int segno = 0; segno < limit; segno++)
-	{
-		if (stream->segment_fds[segno] >= 0)
-		{
-			close(stream->segment_fds[segno]);
-			ReleaseExternalFD();
-			stream->segment_fds[segno] = -1;
-		}
-	}
+		close_segment(stream, segno);
 }
 
 static void
 close_all_segments(AsyncScanStream *stream)
 {
 	for (int segno = 0; segno < stream->nsegments; segno++)
-	{
-		if (stream->segment_fds[segno] >= 0)
-		{
-			close(stream->segment_fds[segno]);
-			ReleaseExternalFD();
-			stream->segment_fds[segno] = -1;
-		}
-	}
+		close_segment(stream, segno);
 }
 
 /* A direct read failed: ERROR naming relation, blocks and method. */

@@ -44,6 +44,8 @@ typedef struct AsyncScanStats
 									 * checksum did not verify */
 	uint64		reads;			/* direct reads issued */
 	uint64		read_bytes;		/* bytes they asked for */
+	uint64		cached_bytes;	/* of which direct_io found in the page
+								 * cache */
 	uint64		advised_blocks; /* buffered blocks prefetched into the OS
 								 * cache */
 	uint64		inflight_sum;	/* reads in flight summed at each submit */
