@@ -10,7 +10,8 @@ OBJS = \
 	src/shmem.o \
 	src/stats.o \
 	src/io.o \
-	src/io_sync.o
+	src/io_sync.o \
+	src/io_worker.o
 
 # io_uring through liburing, found with pkg-config; without it the method
 # is simply not offered

@@ -49,6 +49,39 @@ extern PGDLLEXPORT void _PG_init(void);
 #endif
 
 /*
+ * The physical identity of a relation as three OIDs, and the path of a
+ * permanent relation's main fork from them: RelFileNode's fields were
+ * renamed in PostgreSQL 16 (RelFileLocator); GetRelationPath's backend
+ * argument became a ProcNumber in 17.
+ */
+#if PG_VERSION_NUM >= 160000
+#define asyncscan_rel_spc_oid(rel)	((rel)->rd_locator.spcOid)
+#define asyncscan_rel_db_oid(rel)	((rel)->rd_locator.dbOid)
+#define asyncscan_rel_number(rel)	((Oid) (rel)->rd_locator.relNumber)
+#else
+#define asyncscan_rel_spc_oid(rel)	((rel)->rd_node.spcNode)
+#define asyncscan_rel_db_oid(rel)	((rel)->rd_node.dbNode)
+#define asyncscan_rel_number(rel)	((rel)->rd_node.relNode)
+#endif
+#if PG_VERSION_NUM >= 170000
+#define asyncscan_relpath_perm(db, spc, relnumber) \
+	GetRelationPath((db), (spc), (relnumber), INVALID_PROC_NUMBER, MAIN_FORKNUM)
+#else
+#define asyncscan_relpath_perm(db, spc, relnumber) \
+	GetRelationPath((db), (spc), (relnumber), InvalidBackendId, MAIN_FORKNUM)
+#endif
+
+/*
+ * PostgreSQL 17 replaced PGPROC.pgprocno by ProcNumber (MyProcNumber,
+ * GetPGProcByNumber keeps its name).
+ */
+#if PG_VERSION_NUM >= 170000
+#define asyncscan_my_procno()	MyProcNumber
+#else
+#define asyncscan_my_procno()	(MyProc->pgprocno)
+#endif
+
+/*
  * PostgreSQL 17 removed old_snapshot_threshold and TestForOldSnapshot().
  */
 #if PG_VERSION_NUM >= 170000
@@ -86,6 +119,8 @@ asyncscan_install_heap_slot(CustomScanState *css, EState *estate,
 	ExecInitScanTupleSlot(estate, &css->ss,
 						  RelationGetDescr(css->ss.ss_currentRelation),
 						  &TTSOpsHeapTuple);
+	/* compiling again registers the SubPlans of the quals again */
+	css->ss.ps.subPlan = NIL;
 	ExecAssignScanProjectionInfoWithVarno(&css->ss, cscan->scan.scanrelid);
 	css->ss.ps.qual = ExecInitQual(cscan->scan.plan.qual, (PlanState *) css);
 }

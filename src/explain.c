@@ -161,6 +161,9 @@ show_counters(const AsyncScanStats *stats, const char *method,
 						 stats->waits);
 		if (stats->time_waits)
 			appendStringInfo(es->str, " wait=%.3fms", wait_ms);
+		if (stats->inline_reads > 0)
+			appendStringInfo(es->str, " inline=" UINT64_FORMAT,
+							 stats->inline_reads);
 		appendStringInfoChar(es->str, '\n');
 		return;
 	}
@@ -186,6 +189,7 @@ show_counters(const AsyncScanStats *stats, const char *method,
 	ExplainPropertyInteger("Max Window", "blocks", stats->distance_max, es);
 	ExplainPropertyUInteger("Advised Blocks", NULL, stats->advised_blocks, es);
 	ExplainPropertyUInteger("Waits", NULL, stats->waits, es);
+	ExplainPropertyUInteger("Inline Reads", NULL, stats->inline_reads, es);
 	if (stats->time_waits)
 		ExplainPropertyFloat("Wait Time", "ms", wait_ms, 3, es);
 }
@@ -353,6 +357,7 @@ accumulate(AsyncScanStats *total, const AsyncScanStats *stats)
 	total->inflight_max = Max(total->inflight_max, stats->inflight_max);
 	total->distance_max = Max(total->distance_max, stats->distance_max);
 	total->waits += stats->waits;
+	total->inline_reads += stats->inline_reads;
 	total->time_waits |= stats->time_waits;
 	INSTR_TIME_ADD(total->wait_time, stats->wait_time);
 }

@@ -11,12 +11,105 @@
 #include "postgres.h"
 
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include "pgstat.h"
+#include "utils/wait_event.h"
 
 #include "io.h"
 
 /* what one mincore() vector entry stands for */
 #define OS_PAGE		4096
+
+/*
+ * Read bytes *transferred .. length-1 of a range of fd into target,
+ * retrying after short reads and EINTR.  Returns 0, or the errno of a
+ * failed read; end of file leaves *transferred short of length.
+ */
+int
+asyncscan_pread_rest(int fd, char *target, size_t length, off_t offset,
+					 size_t *transferred)
+{
+	while (*transferred < length)
+	{
+		struct iovec iov;
+		ssize_t		nread;
+
+		iov.iov_base = target + *transferred;
+		iov.iov_len = length - *transferred;
+
+		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_READ);
+		nread = preadv(fd, &iov, 1, offset + (off_t) *transferred);
+		pgstat_report_wait_end();
+
+		if (nread < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (nread == 0)
+			break;
+		*transferred += nread;
+	}
+	return 0;
+}
+
+/*
+ * Perform a read in the calling process: what the page cache holds
+ * through it, the rest with O_DIRECT when the read has a direct_fd.
+ */
+void
+asyncscan_read_sync(AsyncScanRead *read)
+{
+	int			fd = read->fd;
+
+	if (read->direct_fd >= 0)
+	{
+		if (asyncscan_read_from_page_cache(read))
+			return;
+		fd = read->direct_fd;
+	}
+
+	read->error = asyncscan_pread_rest(fd, read->target, read->length,
+									   read->offset, &read->transferred);
+	if (read->error == 0 && read->transferred == read->length)
+		read->state = ASYNCSCAN_READ_DONE;
+	else
+		read->state = ASYNCSCAN_READ_FAILED;
+}
+
+/*
+ * How many OS pages from the start of the read the page cache holds, asked
+ * with mincore() on the segment's read-only mapping; 0 when unknown.
+ */
+static size_t
+resident_prefix_pages(AsyncScanRead *read)
+{
+	unsigned char vec[ASYNCSCAN_MAX_READ_BYTES / OS_PAGE];
+	size_t		npages = read->length / OS_PAGE;
+	size_t		resident = 0;
+
+	Assert(read->length <= ASYNCSCAN_MAX_READ_BYTES);
+	StaticAssertStmt(BLCKSZ % OS_PAGE == 0, "blocks are whole OS pages");
+
+	if (read->residency == NULL)
+		return 0;
+	if (mincore(read->residency + read->offset, read->length, vec) != 0)
+		return 0;
+	while (resident < npages && (vec[resident] & 1) != 0)
+		resident++;
+	return resident;
+}
+
+/* Does the page cache hold all of the read? */
+bool
+asyncscan_read_is_cached(AsyncScanRead *read)
+{
+	return read->residency != NULL &&
+		resident_prefix_pages(read) == read->length / OS_PAGE;
+}
 
 /*
  * For a read that has an O_DIRECT descriptor: copy the part that the page
@@ -33,38 +126,20 @@
 bool
 asyncscan_read_from_page_cache(AsyncScanRead *read)
 {
-	unsigned char vec[ASYNCSCAN_MAX_READ_BYTES / OS_PAGE];
-	size_t		npages;
-	size_t		resident = 0;
+	size_t		resident;
 
 	Assert(read->transferred == 0);
-	Assert(read->length <= ASYNCSCAN_MAX_READ_BYTES);
-	StaticAssertStmt(BLCKSZ % OS_PAGE == 0, "blocks are whole OS pages");
 
-	if (read->direct_fd < 0 || read->residency == NULL)
+	if (read->direct_fd < 0)
 		return false;
-
-	npages = read->length / OS_PAGE;
-	if (mincore(read->residency + read->offset, read->length, vec) != 0)
-		return false;
-	while (resident < npages && (vec[resident] & 1) != 0)
-		resident++;
+	resident = resident_prefix_pages(read);
 	if (resident == 0)
 		return false;
 
-	while (read->transferred < resident * OS_PAGE)
-	{
-		ssize_t		n;
+	/* an error or end of file here is met again by the O_DIRECT read */
+	(void) asyncscan_pread_rest(read->fd, read->target, resident * OS_PAGE,
+								read->offset, &read->transferred);
 
-		n = pread(read->fd, read->target + read->transferred,
-				  resident * OS_PAGE - read->transferred,
-				  read->offset + (off_t) read->transferred);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		read->transferred += n;
-	}
 	/* the O_DIRECT read continues at an aligned offset */
 	read->transferred -= read->transferred % OS_PAGE;
 	read->cached = read->transferred;

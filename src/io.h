@@ -28,6 +28,9 @@
 
 #include "storage/block.h"
 
+/* pg_asyncscan.io_depth's maximum: reads in flight per stream */
+#define ASYNCSCAN_MAX_IO_DEPTH		128
+
 /* Largest single read: pg_asyncscan.io_combine_limit's maximum, 64 blocks */
 #define ASYNCSCAN_MAX_COMBINE		64
 #define ASYNCSCAN_MAX_READ_BYTES	(ASYNCSCAN_MAX_COMBINE * BLCKSZ)
@@ -63,6 +66,7 @@ typedef struct AsyncScanRead
 	BlockNumber first_block;	/* for error messages and bookkeeping */
 	int			nblocks;		/* length / BLCKSZ */
 	struct AsyncScanIo *io;		/* owner; completions are matched by it */
+	int			method_slot;	/* the method's own handle of the read */
 } AsyncScanRead;
 
 /*
@@ -101,6 +105,16 @@ typedef struct IoMethodOps
 
 	/* Release per-owner state (after drain). */
 	void		(*end_owner) (struct AsyncScanIo *io);
+
+	/*
+	 * Optional: the stream is done with a DONE read's target.  Methods that
+	 * point the target at memory of their own (worker: the shared arena)
+	 * take it back here.
+	 */
+	void		(*release_read) (struct AsyncScanIo *io, AsyncScanRead *read);
+
+	/* Largest read the method takes, in blocks; 0 for no limit of its own */
+	int			max_read_blocks;
 } IoMethodOps;
 
 /* Per-stream IO state: the owner of a set of reads. */
@@ -110,24 +124,42 @@ typedef struct AsyncScanIo
 	int			nstaged;		/* reads STAGED, not yet submitted */
 	int			ninflight;		/* reads SUBMITTED, not yet reaped */
 	void	   *method_private; /* for the method's own use */
+
+	/* what is read, for methods that open the files themselves (worker) */
+	Oid			spc_oid;
+	Oid			db_oid;
+	Oid			rel_number;
+	bool		direct_io;		/* reads not found cached use O_DIRECT */
+
+	/* reads the method performed in the backend instead (worker: full) */
+	uint64		inline_reads;
 } AsyncScanIo;
 
 /* Registry of methods, indexed by the pg_asyncscan.io_method enum. */
 typedef enum AsyncScanIoMethod
 {
 	ASYNCSCAN_IO_SYNC = 0,
-	ASYNCSCAN_IO_URING
+	ASYNCSCAN_IO_URING,
+	ASYNCSCAN_IO_WORKER
 } AsyncScanIoMethod;
 
 extern int	asyncscan_io_method;
 
 extern bool asyncscan_read_from_page_cache(AsyncScanRead *read);
+extern bool asyncscan_read_is_cached(AsyncScanRead *read);
+extern void asyncscan_read_sync(AsyncScanRead *read);
+extern int	asyncscan_pread_rest(int fd, char *target, size_t length,
+								 off_t offset, size_t *transferred);
 
 extern const IoMethodOps asyncscan_io_sync_ops;
 extern const IoMethodOps *asyncscan_io_method_ops(int method);
 extern const IoMethodOps *asyncscan_io_method_ops_or_null(int method);
 extern int	asyncscan_io_method_count(void);
 extern int	asyncscan_resolve_io_method(int requested, const char **fallback_reason);
+
+extern const IoMethodOps asyncscan_io_worker_ops;
+extern bool asyncscan_worker_available(void);
+extern void asyncscan_worker_init(void);
 
 #ifdef ASYNCSCAN_HAVE_LIBURING
 extern const IoMethodOps asyncscan_io_uring_ops;

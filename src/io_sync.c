@@ -18,13 +18,6 @@
  */
 #include "postgres.h"
 
-#include <sys/uio.h>
-#include <unistd.h>
-
-#include "miscadmin.h"
-#include "pgstat.h"
-#include "utils/wait_event.h"
-
 #include "io.h"
 
 /* Reads staged since the last submit, in staging order. */
@@ -61,54 +54,6 @@ sync_start_read(AsyncScanIo *io, AsyncScanRead *read)
 	io->nstaged++;
 }
 
-/*
- * Read one request to its end, retrying after short reads.  A read that
- * hits end of file before its length leaves state FAILED with error 0.
- */
-static void
-sync_perform(AsyncScanRead *read)
-{
-	int			fd = read->fd;
-
-	if (read->direct_fd >= 0)
-	{
-		if (asyncscan_read_from_page_cache(read))
-			return;
-		fd = read->direct_fd;
-	}
-
-	while (read->transferred < read->length)
-	{
-		struct iovec iov;
-		ssize_t		nread;
-
-		iov.iov_base = read->target + read->transferred;
-		iov.iov_len = read->length - read->transferred;
-
-		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_READ);
-		nread = preadv(fd, &iov, 1,
-					   read->offset + (off_t) read->transferred);
-		pgstat_report_wait_end();
-
-		if (nread < 0)
-		{
-			if (errno == EINTR)
-				continue;
-			read->error = errno;
-			read->state = ASYNCSCAN_READ_FAILED;
-			return;
-		}
-		if (nread == 0)
-		{
-			read->error = 0;
-			read->state = ASYNCSCAN_READ_FAILED;
-			return;
-		}
-		read->transferred += nread;
-	}
-	read->state = ASYNCSCAN_READ_DONE;
-}
-
 static void
 sync_submit(AsyncScanIo *io)
 {
@@ -120,7 +65,7 @@ sync_submit(AsyncScanIo *io)
 
 		Assert(read->state == ASYNCSCAN_READ_STAGED);
 		read->state = ASYNCSCAN_READ_SUBMITTED;
-		sync_perform(read);
+		asyncscan_read_sync(read);
 	}
 	owner->nstaged = 0;
 	io->nstaged = 0;

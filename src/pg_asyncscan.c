@@ -34,7 +34,7 @@ PG_MODULE_MAGIC;
  * The registry: one entry per IO method, indexed by AsyncScanIoMethod.
  * Adding a method adds one line here and one to io_method_options.
  */
-StaticAssertDecl(ASYNCSCAN_IO_URING < ASYNCSCAN_MAX_IO_METHODS,
+StaticAssertDecl(ASYNCSCAN_IO_WORKER < ASYNCSCAN_MAX_IO_METHODS,
 				 "shared statistics need a row for every IO method");
 
 static const IoMethodOps *const io_methods[] = {
@@ -42,6 +42,7 @@ static const IoMethodOps *const io_methods[] = {
 #ifdef ASYNCSCAN_HAVE_LIBURING
 	[ASYNCSCAN_IO_URING] = &asyncscan_io_uring_ops,
 #endif
+	[ASYNCSCAN_IO_WORKER] = &asyncscan_io_worker_ops,
 };
 
 static const struct config_enum_entry io_method_options[] = {
@@ -49,6 +50,7 @@ static const struct config_enum_entry io_method_options[] = {
 #ifdef ASYNCSCAN_HAVE_LIBURING
 	{"io_uring", ASYNCSCAN_IO_URING, false},
 #endif
+	{"worker", ASYNCSCAN_IO_WORKER, false},
 	{NULL, 0, false}
 };
 
@@ -127,6 +129,19 @@ asyncscan_resolve_io_method(int requested, const char **fallback_reason)
 		return ASYNCSCAN_IO_SYNC;
 	}
 #endif
+	if (requested == ASYNCSCAN_IO_WORKER && !asyncscan_worker_available())
+	{
+		*fallback_reason = "worker needs shared_preload_libraries";
+		if (!fallback_warned)
+		{
+			fallback_warned = true;
+			ereport(WARNING,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("io_method \"worker\" is not available in this backend, AsyncSeqScan uses io_method \"sync\""),
+					 errhint("Add pg_asyncscan to shared_preload_libraries and restart the server.")));
+		}
+		return ASYNCSCAN_IO_SYNC;
+	}
 	return requested;
 }
 
@@ -156,6 +171,14 @@ check_io_method(int *newval, void **extra, GucSource source)
 		}
 	}
 #endif
+	if (*newval == ASYNCSCAN_IO_WORKER && source == PGC_S_SESSION &&
+		IsUnderPostmaster && !asyncscan_worker_available())
+	{
+		GUC_check_errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE);
+		GUC_check_errmsg("io_method \"worker\" needs the IO worker processes of pg_asyncscan");
+		GUC_check_errhint("Add pg_asyncscan to shared_preload_libraries and restart the server.");
+		return false;
+	}
 	return true;
 }
 
@@ -165,7 +188,9 @@ _PG_init(void)
 	DefineCustomEnumVariable("pg_asyncscan.io_method",
 							 "IO method of AsyncSeqScan reads.",
 							 "sync reads with preadv() in the backend; io_uring "
-							 "submits batches of reads to one io_uring per backend.",
+							 "submits batches of reads to one io_uring per backend; "
+							 "worker hands them to IO worker processes "
+							 "(needs shared_preload_libraries).",
 							 &asyncscan_io_method,
 							 ASYNCSCAN_DEFAULT_IO_METHOD,
 							 io_method_options,
@@ -177,6 +202,7 @@ _PG_init(void)
 	asyncscan_planner_init();
 	asyncscan_exec_init();
 	asyncscan_explain_init();
+	asyncscan_worker_init();
 	asyncscan_shmem_init();
 
 	MarkGUCPrefixReserved("pg_asyncscan");

@@ -4,6 +4,9 @@
  *	  Shared memory of pg_asyncscan: requested and attached through the
  *	  shmem_request_hook and shmem_startup_hook, as pg_stat_statements does.
  *
+ * Two areas: the cumulative statistics (stats.c) and the IO workers'
+ * queue and arena (io_worker.c).
+ *
  * Only a library in shared_preload_libraries can reserve shared memory; a
  * library loaded later (CREATE EXTENSION, LOAD) leaves asyncscan_shared
  * NULL, and what needs it says so with a clear error.
@@ -49,6 +52,7 @@ asyncscan_shmem_request(void)
 		prev_shmem_request_hook();
 
 	RequestAddinShmemSpace(MAXALIGN(sizeof(AsyncScanShared)));
+	RequestAddinShmemSpace(asyncscan_worker_shmem_size());
 }
 
 static void
@@ -64,5 +68,6 @@ asyncscan_shmem_startup(void)
 									   sizeof(AsyncScanShared), &found);
 	if (!found)
 		asyncscan_stats_shmem_init(&asyncscan_shared->stats);
+	asyncscan_worker_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }

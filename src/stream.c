@@ -64,8 +64,6 @@
 #include "stats.h"
 #include "stream.h"
 
-/* Bounds of the GUCs; the arena is at most MAX_IO_DEPTH * MAX_COMBINE blocks */
-#define ASYNCSCAN_MAX_IO_DEPTH		128
 
 /* Alignment of read targets: enough for O_DIRECT on any common device */
 #define ASYNCSCAN_IO_ALIGN			4096
@@ -281,8 +279,18 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 		stream->strategy = GetAccessStrategy(BAS_BULKREAD);
 
 	stream->direct_allowed = asyncscan_stream_direct_allowed(rel, snapshot);
+	stream->io.ops = asyncscan_io_method_ops(io_method);
 	stream->io_depth = asyncscan_io_depth;
 	stream->combine_limit = asyncscan_io_combine_limit;
+	if (stream->io.ops->max_read_blocks > 0)
+		stream->combine_limit = Min(stream->combine_limit,
+									stream->io.ops->max_read_blocks);
+	/* a small relation needs no more read memory than it has blocks */
+	stream->combine_limit = Max(Min((BlockNumber) stream->combine_limit,
+									stream->nblocks), 1);
+	stream->io_depth = Max(Min((BlockNumber) stream->io_depth,
+							   (stream->nblocks + stream->combine_limit - 1) /
+							   stream->combine_limit), 1);
 	stream->max_distance = stream->io_depth * stream->combine_limit;
 	stream->distance = 1;
 	stream->entries = palloc0(sizeof(StreamEntry) * stream->max_distance);
@@ -299,10 +307,13 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 		stream->segment_direct_fds[i] = -1;
 	}
 
-	stream->io.ops = asyncscan_io_method_ops(io_method);
 	stats->io_method = io_method;
 	stream->stats_at_begin = *stats;
 	stream->direct_io = asyncscan_direct_io && stream->direct_allowed;
+	stream->io.spc_oid = asyncscan_rel_spc_oid(rel);
+	stream->io.db_oid = asyncscan_rel_db_oid(rel);
+	stream->io.rel_number = asyncscan_rel_number(rel);
+	stream->io.direct_io = stream->direct_io;
 	if (stream->direct_allowed && stream->nblocks > 0)
 	{
 		Size		size = (Size) stream->io_depth * stream->combine_limit * BLCKSZ;
@@ -439,6 +450,7 @@ asyncscan_stream_end(AsyncScanStream *stream)
 	stream->io.ops->drain(&stream->io);
 	stream->io.ops->end_owner(&stream->io);
 	close_all_segments(stream);
+	stream->stats->inline_reads += stream->io.inline_reads;
 	asyncscan_stats_report_scan(stream->stats->io_method,
 								&stream->stats_at_begin, stream->stats);
 
@@ -712,6 +724,8 @@ release_consumed_reads(AsyncScanStream *stream)
 		/* the consumer waited for it before using its first block */
 		Assert(read->state == ASYNCSCAN_READ_DONE);
 		stream->stats->cached_bytes += read->cached;
+		if (stream->io.ops->release_read != NULL)
+			stream->io.ops->release_read(&stream->io, read);
 		Assert(stream->read_head != stream->forming);
 		read->state = ASYNCSCAN_READ_IDLE;
 		stream->read_head = (stream->read_head + 1) % stream->io_depth;

@@ -53,6 +53,8 @@ typedef struct AsyncScanStats
 	int			inflight_max;	/* most reads in flight at once */
 	int			distance_max;	/* largest look-ahead window, in blocks */
 	uint64		waits;			/* times the consumer waited for a read */
+	uint64		inline_reads;	/* reads the worker method performed in the
+								 * backend because its arena was full */
 	bool		time_waits;		/* measure wait_time (track_io_timing, or
 								 * EXPLAIN ANALYZE with TIMING) */
 	instr_time	wait_time;		/* total time spent waiting, if measured */
