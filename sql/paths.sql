@@ -1,0 +1,331 @@
+--
+-- paths: which blocks AsyncSeqScan reads by the direct path (into private
+-- memory, bypassing shared buffers) and which through shared buffers, and
+-- that every block is handed out exactly once either way.
+--
+-- A block is read directly only if the visibility map says it is
+-- all-visible, it is not in shared buffers, the snapshot is MVCC, the
+-- transaction is not SERIALIZABLE and pg_asyncscan.direct_reads is on
+-- (design.md section 4).  The expected split is computed independently of
+-- the extension, from pg_visibility (the visibility map) and
+-- pg_buffercache (shared buffers) just before each scan, and compared with
+-- the node's EXPLAIN (ANALYZE, FORMAT JSON) counters:
+--   direct = blocks all-visible and not in shared buffers
+--   hit    = blocks in shared buffers
+--   read   = blocks neither (read into shared buffers by the scan)
+-- and always direct + hit + read = the relation's blocks.
+--
+LOAD 'pg_asyncscan';
+SET max_parallel_workers_per_gather = 0;
+SET jit = off;
+SET pg_asyncscan.min_relation_size = 0;
+SET pg_asyncscan.io_method = sync;
+
+CREATE EXTENSION pg_buffercache;
+CREATE EXTENSION pg_visibility;
+
+-- VACUUM sets a block all-visible only if no snapshot anywhere in the
+-- database might still need an older state of it, so a concurrent
+-- snapshot (autovacuum analyzing a catalog, say) can keep it from setting
+-- some bits.  The tests below need them set: after a VACUUM,
+-- "SELECT * FROM revacuum(...) \gexec" pauses and vacuums again every table
+-- that still has pages that are not all-visible (with ECHO off, so that
+-- the output is the same whether it had to or not).
+CREATE FUNCTION revacuum(VARIADIC rels regclass[])
+RETURNS TABLE (pause text, vacuum text)
+LANGUAGE sql AS $$
+    SELECT 'DO $p$BEGIN PERFORM pg_sleep(0.2); END$p$', format('VACUUM %s', c.oid::regclass)
+    FROM pg_class c
+    WHERE c.oid = ANY (rels) AND c.relallvisible < c.relpages
+$$;
+
+-- The counters of the (first) AsyncSeqScan node of query, after running
+-- it under EXPLAIN ANALYZE.
+CREATE FUNCTION scan_counters(query text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    plan jsonb;
+    node jsonb;
+BEGIN
+    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
+        INTO plan;
+    node := jsonb_path_query_first(plan,
+        'strict $.**? (@."Custom Plan Provider" == "AsyncSeqScan")');
+    IF node IS NULL THEN
+        RAISE EXCEPTION 'no AsyncSeqScan in the plan of: %', query;
+    END IF;
+    RETURN node;
+END;
+$$;
+
+-- The split the rules predict for a scan of rel starting now.
+CREATE FUNCTION expected_split(rel regclass, direct_allowed boolean,
+                               OUT direct bigint, OUT hit bigint, OUT read bigint)
+LANGUAGE sql AS $$
+    WITH in_buffers AS (
+        SELECT DISTINCT relblocknumber AS blkno
+        FROM pg_buffercache
+        WHERE relfilenode = pg_relation_filenode(rel)
+          AND reldatabase = (SELECT oid FROM pg_database
+                             WHERE datname = current_database())
+          AND relforknumber = 0
+    )
+    SELECT count(*) FILTER (WHERE direct_allowed AND v.all_visible AND b.blkno IS NULL),
+           count(*) FILTER (WHERE b.blkno IS NOT NULL),
+           count(*) FILTER (WHERE NOT (direct_allowed AND v.all_visible) AND b.blkno IS NULL)
+    FROM pg_visibility_map(rel) v LEFT JOIN in_buffers b ON b.blkno = v.blkno
+$$;
+
+-- Scan rel (SELECT count(*)) and compare the counters with the split
+-- predicted just before.  Prints the comparisons, not the numbers (except
+-- where a number is the point: see the callers).
+CREATE FUNCTION check_paths(rel regclass, direct_allowed boolean DEFAULT true,
+                            OUT direct_as_predicted boolean,
+                            OUT hit_as_predicted boolean,
+                            OUT read_as_predicted boolean,
+                            OUT every_block_once boolean,
+                            OUT direct bigint, OUT hit bigint, OUT read bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    e record;
+    c jsonb;
+BEGIN
+    SELECT * INTO e FROM expected_split(rel, direct_allowed);
+    c := scan_counters(format('SELECT count(*) FROM %s', rel));
+    direct := (c->>'Pages Direct')::bigint;
+    hit := (c->>'Pages Hit')::bigint;
+    read := (c->>'Pages Read')::bigint;
+    direct_as_predicted := direct = e.direct;
+    hit_as_predicted := hit = e.hit;
+    read_as_predicted := read = e.read;
+    every_block_once := direct + hit + read = pg_relation_size(rel) / 8192;
+    IF (c->>'Direct Rejected In Buffers')::int
+       + (c->>'Direct Rejected Not All-Visible')::int
+       + (c->>'Direct Rejected Bad Page')::int <> 0 THEN
+        RAISE EXCEPTION 'unexpected rejected direct reads: %', c;
+    END IF;
+END;
+$$;
+
+-- 20000 rows in 690 blocks, with room on every page for HOT updates
+CREATE TABLE pt (id int, grp int, pad text)
+  WITH (fillfactor = 50, autovacuum_enabled = off);
+INSERT INTO pt SELECT g, g % 10, repeat('x', 100) FROM generate_series(1, 20000) g;
+SELECT pg_relation_size('pt') / 8192 AS pt_blocks \gset
+SELECT :pt_blocks > 600 AS big_enough;
+
+--
+-- 1. Freshly loaded, never vacuumed: no block is all-visible, and all are
+--    in shared buffers.  Everything is a hit.
+--
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct, hit = :pt_blocks AS all_hit, read
+FROM check_paths('pt');
+
+--
+-- 2. VACUUM FULL + VACUUM.  VACUUM FULL writes a new relfilenode through
+--    smgr, never through shared buffers, but leaves an empty visibility
+--    map.  VACUUM then reads every block to set its all-visible bit, but
+--    through its 256kB ring of buffers (BAS_VACUUM), which it recycles,
+--    writing the dirtied pages out: afterwards at most the last 32 blocks
+--    are still in shared buffers.  So: all blocks all-visible, nearly all
+--    out of shared buffers, the rest hits.
+--
+VACUUM FULL pt;
+SELECT count(*) AS in_buffers_after_vacuum_full FROM pg_buffercache
+WHERE relfilenode = pg_relation_filenode('pt') AND relforknumber = 0;
+VACUUM pt;
+\set ECHO none
+SELECT * FROM revacuum('pt') \gexec
+\set ECHO all
+SELECT count(*) FILTER (WHERE all_visible) = :pt_blocks AS all_visible
+FROM pg_visibility_map('pt');
+SELECT count(*) BETWEEN 1 AND 32 AS some_left_by_vacuum_ring FROM pg_buffercache
+WHERE relfilenode = pg_relation_filenode('pt') AND relforknumber = 0;
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct > :pt_blocks - 33 AS mostly_direct, hit > 0 AS some_hits, read
+FROM check_paths('pt');
+-- a direct read does not put the block into shared buffers: a second scan
+-- reads the same blocks directly again
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct > :pt_blocks - 33 AS mostly_direct, read
+FROM check_paths('pt');
+
+-- The rest of the test needs exact control over shared buffers: moving a
+-- table to another tablespace copies its files (visibility map included)
+-- without going through shared buffers, so afterwards none of its blocks
+-- is in shared buffers and the visibility map is unchanged.  An in-place
+-- tablespace (allow_in_place_tablespaces, superuser only) lives inside the
+-- data directory; it is dropped at the end.
+SET client_min_messages = warning;
+DROP TABLESPACE IF EXISTS regress_asyncscan_paths;
+RESET client_min_messages;
+SET allow_in_place_tablespaces = on;
+CREATE TABLESPACE regress_asyncscan_paths LOCATION '';
+RESET allow_in_place_tablespaces;
+CREATE PROCEDURE evict(rel regclass)
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT reltablespace FROM pg_class WHERE oid = rel) = 0 THEN
+        EXECUTE format('ALTER TABLE %s SET TABLESPACE regress_asyncscan_paths', rel);
+    ELSE
+        EXECUTE format('ALTER TABLE %s SET TABLESPACE pg_default', rel);
+    END IF;
+END;
+$$;
+
+--
+-- 3. All-visible and nothing in shared buffers: every block direct.
+--
+CALL evict('pt');
+SELECT count(*) AS in_buffers FROM pg_buffercache
+WHERE relfilenode = pg_relation_filenode('pt') AND relforknumber = 0;
+SELECT count(*) FILTER (WHERE all_visible) = :pt_blocks AS all_visible
+FROM pg_visibility_map('pt');
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct = :pt_blocks AS all_direct, hit, read
+FROM check_paths('pt');
+-- the reads were combined: with the default io_combine_limit of 16 blocks
+-- fewer reads than blocks, each at most 128kB, and the bytes read are
+-- exactly the direct blocks
+SELECT (c->>'Reads')::int < :pt_blocks AS combined,
+       (c->>'Reads')::int >= :pt_blocks / 16 AS at_most_16_blocks_each,
+       (c->>'Read Bytes')::bigint = 8192::bigint * :pt_blocks AS bytes_are_blocks,
+       (c->>'Average Read Size')::numeric <= 128 AS avg_at_most_128kb,
+       (c->>'Max Window')::int BETWEEN 2 AND 16 * 16 AS window_grew_within_limit,
+       (c->>'Max In-Flight')::int <= 16 AS in_flight_within_depth,
+       (c->>'Actual Rows')::int AS actual_rows
+FROM scan_counters('SELECT * FROM pt') AS c;
+-- io_combine_limit = 1: one read per block, each of 8kB
+SET pg_asyncscan.io_combine_limit = 1;
+SELECT (c->>'Reads')::int = :pt_blocks AS one_read_per_block,
+       c->>'Average Read Size' AS avg_read_kb,
+       (c->>'Max Window')::int <= 16 AS window_within_limit
+FROM scan_counters('SELECT * FROM pt') AS c;
+-- io_depth = 1, io_combine_limit = 64: at most one read in flight, reads
+-- of up to 512kB
+SET pg_asyncscan.io_depth = 1;
+SET pg_asyncscan.io_combine_limit = 64;
+SELECT (c->>'Pages Direct')::int = :pt_blocks AS all_direct,
+       (c->>'Reads')::int >= :pt_blocks / 64 AS at_most_64_blocks_each,
+       (c->>'Max In-Flight')::int <= 1 AS in_flight_within_depth,
+       (c->>'Max Window')::int <= 64 AS window_within_limit
+FROM scan_counters('SELECT * FROM pt') AS c;
+RESET pg_asyncscan.io_depth;
+RESET pg_asyncscan.io_combine_limit;
+-- LIMIT: the stream stops with the consumer.  The first block alone
+-- satisfies LIMIT 1, and the window starts at one block: one block read.
+SELECT c->>'Pages Direct' AS direct, c->>'Pages Hit' AS hit,
+       c->>'Pages Read' AS read, c->>'Reads' AS reads
+FROM scan_counters('SELECT * FROM pt LIMIT 1') AS c;
+
+--
+-- 4. Updating rows clears the all-visible bit of their blocks.  Update one
+--    row in each of three blocks (HOT, on the same page):
+--
+CALL evict('pt');
+UPDATE pt SET pad = 'updated' WHERE ctid IN ('(3,1)', '(100,2)', '(101,5)');
+SELECT count(*) FILTER (WHERE NOT all_visible) AS not_all_visible,
+       array_agg(blkno ORDER BY blkno) FILTER (WHERE NOT all_visible) AS blocks
+FROM pg_visibility_map('pt');
+-- they are in shared buffers now (the UPDATE read them): three hits, the
+-- other blocks still direct
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct = :pt_blocks - 3 AS others_direct, hit, read
+FROM check_paths('pt');
+-- out of shared buffers: three buffered reads, the others still direct
+CALL evict('pt');
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct = :pt_blocks - 3 AS others_direct, hit, read
+FROM check_paths('pt');
+-- the buffered reads brought them into shared buffers: three hits now
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct = :pt_blocks - 3 AS others_direct, hit, read
+FROM check_paths('pt');
+-- and the rows are right, updated ones included
+SELECT count(*), sum(id), count(*) FILTER (WHERE pad = 'updated') FROM pt;
+SET pg_asyncscan.enabled = off;
+SELECT count(*), sum(id), count(*) FILTER (WHERE pad = 'updated') FROM pt;
+RESET pg_asyncscan.enabled;
+
+--
+-- 5. Buffered blocks that are not in shared buffers are prefetched
+--    (posix_fadvise) when they enter the look-ahead window: here the three
+--    not-all-visible blocks.
+--
+CALL evict('pt');
+SELECT (c->>'Pages Read')::int AS read, (c->>'Advised Blocks')::int AS advised
+FROM scan_counters('SELECT * FROM pt') AS c;
+
+--
+-- 6. pg_asyncscan.direct_reads = off: every block through shared buffers,
+--    read (the first time) or hit.
+--
+CALL evict('pt');
+SET pg_asyncscan.direct_reads = off;
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct, hit, read = :pt_blocks AS all_read
+FROM check_paths('pt', direct_allowed => false);
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct, hit = :pt_blocks AS all_hit, read
+FROM check_paths('pt', direct_allowed => false);
+RESET pg_asyncscan.direct_reads;
+
+--
+-- 7. SERIALIZABLE transactions use the buffered path only (they need the
+--    per-tuple serializable conflict checks); REPEATABLE READ and READ
+--    COMMITTED may read directly.
+--
+CALL evict('pt');
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct, hit, read = :pt_blocks AS all_read
+FROM check_paths('pt', direct_allowed => false);
+COMMIT;
+CALL evict('pt');
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct = :pt_blocks - 3 AS others_direct, hit, read
+FROM check_paths('pt');
+COMMIT;
+CALL evict('pt');
+BEGIN ISOLATION LEVEL READ COMMITTED;
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct = :pt_blocks - 3 AS others_direct, hit, read
+FROM check_paths('pt');
+COMMIT;
+
+--
+-- 8. Every rule at once: a table in shared buffers in part (a plain scan
+--    of its first blocks, by ctid range), all-visible in part (rows of
+--    other blocks deleted afterwards).
+--
+CALL evict('pt');
+SELECT count(*) FROM pt WHERE ctid < '(50,0)';
+DELETE FROM pt WHERE ctid >= '(600,0)' AND ctid < '(610,0)';
+SELECT count(*) FILTER (WHERE NOT all_visible) AS not_all_visible
+FROM pg_visibility_map('pt');
+CALL evict('pt');
+SELECT count(*) FROM pt WHERE ctid < '(50,0)';
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct > 0 AS some_direct, hit > 0 AS some_hit, read > 0 AS some_read
+FROM check_paths('pt');
+
+--
+-- 9. Temporary tables are never scanned by AsyncSeqScan (local buffers)
+--    -- see planner.sql -- and an empty table hands out nothing.
+--
+CREATE TABLE pt_empty (id int) WITH (autovacuum_enabled = off);
+SELECT c->>'Pages Direct' AS direct, c->>'Pages Hit' AS hit,
+       c->>'Pages Read' AS read, c->>'Reads' AS reads
+FROM scan_counters('SELECT * FROM pt_empty') AS c;
+
+DROP TABLE pt, pt_empty;
+DROP TABLESPACE regress_asyncscan_paths;
+DROP PROCEDURE evict(regclass);
+DROP FUNCTION check_paths(regclass, boolean);
+DROP FUNCTION expected_split(regclass, boolean);
+DROP FUNCTION revacuum(regclass[]);
+DROP FUNCTION scan_counters(text);
+DROP EXTENSION pg_visibility;
+DROP EXTENSION pg_buffercache;

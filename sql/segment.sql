@@ -1,0 +1,168 @@
+--
+-- segment: a table larger than one 1GB segment file.
+--
+-- PostgreSQL stores a relation in segment files of RELSEG_SIZE blocks
+-- (131072 blocks = 1GB with 8kB blocks): block 131071 is the last block of
+-- the first file, block 131072 the first of the second file ("<relfilenode>.1").
+-- The direct path opens the segment files itself and must never let a
+-- combined read cross from one into the next.  Run by make
+-- installcheck-large (it writes about 1.1GB), in a database of its own,
+-- so it installs the extensions it needs itself.
+--
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_asyncscan;
+CREATE EXTENSION IF NOT EXISTS pg_buffercache;
+CREATE EXTENSION IF NOT EXISTS pg_visibility;
+RESET client_min_messages;
+LOAD 'pg_asyncscan';
+SET max_parallel_workers_per_gather = 0;
+SET jit = off;
+SET pg_asyncscan.min_relation_size = 0;
+SET pg_asyncscan.io_method = sync;
+-- a Seq Scan of a table this large may start in the middle (synchronized
+-- scans); the comparisons below do not depend on row order, but turn it
+-- off anyway so both scans go from block 0 to the end
+SET synchronize_seqscans = off;
+
+-- VACUUM sets a block all-visible only if no snapshot anywhere in the
+-- database might still need an older state of it, so a concurrent
+-- snapshot (autovacuum analyzing a catalog, say) can keep it from setting
+-- some bits.  The tests below need them set: after a VACUUM,
+-- "SELECT * FROM revacuum(...) \gexec" pauses and vacuums again every table
+-- that still has pages that are not all-visible (with ECHO off, so that
+-- the output is the same whether it had to or not).
+CREATE FUNCTION revacuum(VARIADIC rels regclass[])
+RETURNS TABLE (pause text, vacuum text)
+LANGUAGE sql AS $$
+    SELECT 'DO $p$BEGIN PERFORM pg_sleep(0.2); END$p$', format('VACUUM %s', c.oid::regclass)
+    FROM pg_class c
+    WHERE c.oid = ANY (rels) AND c.relallvisible < c.relpages
+$$;
+
+SELECT current_setting('block_size')::int AS block_size,
+       current_setting('segment_size') AS segment_size;
+
+-- Exactly one row per block, with id = its block number: with fillfactor
+-- 10 a page takes new rows only while it stays 90% free, and a 500-byte
+-- row leaves room for no second one.  140000 blocks = about 1.07GB, so
+-- the second segment holds blocks 131072 .. 139999.
+--
+-- CREATE TABLE AS writes through a 16MB ring of buffers, so afterwards
+-- only the last 2048 or so blocks are in shared buffers; VACUUM (256kB
+-- ring) makes every block all-visible without bringing more in.  Most
+-- blocks of both segments, those around the boundary included, are then
+-- read by the direct path.
+CHECKPOINT;
+CREATE TABLE seg WITH (fillfactor = 10, autovacuum_enabled = off) AS
+  SELECT g AS id, repeat('x', 500) AS pad FROM generate_series(0, 139999) g;
+VACUUM seg;
+\set ECHO none
+SELECT * FROM revacuum('seg') \gexec
+\set ECHO all
+
+SELECT pg_relation_size('seg') / 8192 AS blocks,
+       pg_relation_size('seg') > 1024 * 1024 * 1024 AS larger_than_1gb;
+-- one row per block, id = block number
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE (ctid::text::point)[0] <> id) AS misplaced
+FROM seg;
+
+SELECT count(*) FILTER (WHERE all_visible) = 140000 AS all_visible
+FROM pg_visibility_map('seg');
+-- blocks of both segments, and around the boundary, are not in shared
+-- buffers, so the scans below read them directly
+SELECT count(*) FILTER (WHERE relblocknumber < 131072) < 131072 AS first_segment_mostly_out,
+       count(*) FILTER (WHERE relblocknumber >= 131072) < 8928 - 1000 AS second_segment_mostly_out,
+       count(*) FILTER (WHERE relblocknumber BETWEEN 131000 AND 131200) AS boundary_blocks_in_buffers
+FROM pg_buffercache
+WHERE relfilenode = pg_relation_filenode('seg') AND relforknumber = 0;
+
+CREATE FUNCTION scan_counters(query text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    plan jsonb;
+BEGIN
+    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
+        INTO plan;
+    RETURN jsonb_path_query_first(plan,
+        'strict $.**? (@."Custom Plan Provider" == "AsyncSeqScan")');
+END;
+$$;
+
+-- The reference, from a plain Seq Scan: count, sum, lowest and highest
+-- block, rows not in the block their id says, and the rows around the
+-- boundary
+SET pg_asyncscan.enabled = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM seg;
+SELECT count(*), sum(id),
+       min((ctid::text::point)[0]) AS min_block, max((ctid::text::point)[0]) AS max_block,
+       count(*) FILTER (WHERE (ctid::text::point)[0] <> id) AS misplaced,
+       md5(string_agg(md5(pad), '' ORDER BY id)) AS pad_md5
+FROM seg;
+SELECT ctid, id, length(pad) FROM seg WHERE id BETWEEN 131069 AND 131074 ORDER BY id;
+RESET pg_asyncscan.enabled;
+
+-- AsyncSeqScan, default settings: the same answers
+EXPLAIN (COSTS OFF) SELECT count(*) FROM seg;
+SELECT count(*), sum(id),
+       min((ctid::text::point)[0]) AS min_block, max((ctid::text::point)[0]) AS max_block,
+       count(*) FILTER (WHERE (ctid::text::point)[0] <> id) AS misplaced,
+       md5(string_agg(md5(pad), '' ORDER BY id)) AS pad_md5
+FROM seg;
+SELECT ctid, id, length(pad) FROM seg WHERE id BETWEEN 131069 AND 131074 ORDER BY id;
+
+-- every block handed out once, most of them read directly
+SELECT (c->>'Pages Direct')::bigint + (c->>'Pages Hit')::bigint + (c->>'Pages Read')::bigint
+         = pg_relation_size('seg') / 8192 AS every_block_once,
+       (c->>'Pages Direct')::bigint > 131072 AS mostly_direct,
+       (c->>'Read Bytes')::bigint = 8192 * (c->>'Pages Direct')::bigint AS bytes_are_blocks,
+       c->>'Actual Rows' AS actual_rows
+FROM scan_counters('SELECT id FROM seg') AS c;
+
+-- Read sizes that do not divide the segment size, the largest reads and
+-- window, and one-block reads: a combined read ends at the boundary and the
+-- next one starts in the second file.  (Row 131071 is the last of the
+-- first file, 131072 the first of the second.)
+SET pg_asyncscan.io_depth = 3;
+SET pg_asyncscan.io_combine_limit = 7;
+SELECT count(*), sum(id), count(*) FILTER (WHERE (ctid::text::point)[0] <> id) AS misplaced,
+       string_agg(id::text, ',' ORDER BY id) FILTER (WHERE id BETWEEN 131070 AND 131073) AS boundary
+FROM seg;
+SET pg_asyncscan.io_depth = 128;
+SET pg_asyncscan.io_combine_limit = 64;
+SELECT count(*), sum(id), count(*) FILTER (WHERE (ctid::text::point)[0] <> id) AS misplaced,
+       string_agg(id::text, ',' ORDER BY id) FILTER (WHERE id BETWEEN 131070 AND 131073) AS boundary
+FROM seg;
+SET pg_asyncscan.io_depth = 1;
+SET pg_asyncscan.io_combine_limit = 1;
+SELECT count(*), sum(id), count(*) FILTER (WHERE (ctid::text::point)[0] <> id) AS misplaced,
+       string_agg(id::text, ',' ORDER BY id) FILTER (WHERE id BETWEEN 131070 AND 131073) AS boundary
+FROM seg;
+-- with O_DIRECT reads (where the file system allows them; the rows are
+-- the same either way)
+RESET pg_asyncscan.io_depth;
+RESET pg_asyncscan.io_combine_limit;
+SET pg_asyncscan.direct_io = on;
+SELECT count(*), sum(id), count(*) FILTER (WHERE (ctid::text::point)[0] <> id) AS misplaced,
+       string_agg(id::text, ',' ORDER BY id) FILTER (WHERE id BETWEEN 131070 AND 131073) AS boundary
+FROM seg;
+RESET pg_asyncscan.direct_io;
+
+-- the buffered path over both segments (through a 256kB ring: the table is
+-- larger than a quarter of shared_buffers)
+SET pg_asyncscan.direct_reads = off;
+SELECT (c->>'Pages Direct')::bigint AS direct,
+       (c->>'Pages Hit')::bigint + (c->>'Pages Read')::bigint
+         = pg_relation_size('seg') / 8192 AS all_buffered
+FROM scan_counters('SELECT id FROM seg') AS c;
+SELECT count(*), sum(id), count(*) FILTER (WHERE (ctid::text::point)[0] <> id) AS misplaced
+FROM seg;
+RESET pg_asyncscan.direct_reads;
+
+-- scans stopped by a LIMIT in the second segment
+SELECT id FROM seg WHERE id >= 131070 LIMIT 4;
+SELECT count(*) FROM (SELECT id FROM seg WHERE id % 1000 = 0 LIMIT 135) s;
+
+DROP FUNCTION revacuum(regclass[]);
+DROP FUNCTION scan_counters(text);
+DROP TABLE seg;
