@@ -18,6 +18,7 @@ are not counted.
 
 usage: bench/scan_bench.py [--scale 150] [--runs 5] [--states cold,warm]
                            [--configs seqscan,sync,uring,uring_direct]
+  (a configuration may carry settings: uring_direct@io_depth=32+io_combine_limit=64)
                            [--query SQL] [--out FILE.md] [--keep-data DIR]
 """
 
@@ -45,6 +46,10 @@ CONFIGS = {
                      "SET pg_asyncscan.direct_io = on"],
     "uring_nodirect_reads": ["SET pg_asyncscan.io_method = 'io_uring'",
                              "SET pg_asyncscan.direct_reads = off"],
+    "worker": ["SET pg_asyncscan.io_method = 'worker'",
+               "SET pg_asyncscan.direct_io = off"],
+    "worker_direct": ["SET pg_asyncscan.io_method = 'worker'",
+                      "SET pg_asyncscan.direct_io = on"],
 }
 
 
@@ -91,6 +96,18 @@ class Cluster:
         return run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", self.sockdir,
                     "-p", str(self.port), "-U", "postgres", "-d", db, "-c", sql]).stdout
 
+    def time_clients(self, settings, query, db, clients):
+        """Wall time for `clients` sessions each running the query once, at once."""
+        path = os.path.join(self.sockdir, "bench_query.sql")
+        with open(path, "w") as f:
+            f.write(";\n".join(settings + [query]) + ";\n")
+        os.chmod(path, 0o644)
+        t0 = time.time()
+        run(as_postgres(["pgbench", "-n", "-f", path, "-c", str(clients), "-j",
+                         str(clients), "-t", "1", "-h", self.sockdir, "-p",
+                         str(self.port), "-U", "postgres", db]))
+        return (time.time() - t0) * 1000.0
+
     def time_query(self, settings, query, db):
         script = ";\n".join(settings + ["SELECT 1"]) + ";\n\\timing on\n" + query + ";\n"
         out = run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", self.sockdir,
@@ -122,15 +139,24 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--workdir", default="/tmp/pg_asyncscan_bench")
     ap.add_argument("--port", type=int, default=54399)
+    ap.add_argument("--clients", type=int, default=1,
+                    help="sessions running the query at once (pgbench -c); the "
+                         "time is the wall time until all have finished")
+    ap.add_argument("--io-workers", type=int, default=None,
+                    help="set pg_asyncscan.io_workers (restarts the server)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the cluster (and its data) for the next run")
     args = ap.parse_args()
 
-    configs = args.configs.split(",")
+    configs = args.configs.split(";") if ";" in args.configs else args.configs.split(",")
     states = args.states.split(",")
     for c in configs:
-        if c not in CONFIGS:
-            sys.exit(f"unknown config {c}; known: {', '.join(CONFIGS)}")
+        # NAME@setting=value+setting=value adds SETs of pg_asyncscan.* to NAME
+        base, _, tweaks = c.partition("@")
+        if base not in CONFIGS:
+            sys.exit(f"unknown config {base}; known: {', '.join(CONFIGS)}")
+        if tweaks and c not in CONFIGS:
+            CONFIGS[c] = CONFIGS[base] + [f"SET pg_asyncscan.{t}" for t in tweaks.split("+")]
     if "cold" in states and not os.access("/proc/sys/vm/drop_caches", os.W_OK):
         sys.exit("cold runs need root (to write /proc/sys/vm/drop_caches)")
 
@@ -156,6 +182,10 @@ def main():
                              cluster.sockdir, "-p", str(args.port), "postgres"]))
             cluster.psql("VACUUM ANALYZE pgbench_accounts")
             cluster.psql("CHECKPOINT")
+        if args.io_workers is not None:
+            cluster.psql(f"ALTER SYSTEM SET pg_asyncscan.io_workers = {args.io_workers}")
+            cluster.stop()
+            cluster.start()
         size = cluster.psql("SELECT pg_size_pretty(pg_relation_size('pgbench_accounts'))").strip()
         extra = [f"SET {s}" for s in args.set]
 
@@ -181,8 +211,12 @@ def main():
                         cluster.stop()
                         drop_caches()
                         cluster.start()
-                    ms = cluster.time_query(CONFIGS[c] + (extra if c != "seqscan" else []),
-                                            args.query, "postgres")
+                    settings = CONFIGS[c] + (extra if c != "seqscan" else [])
+                    if args.clients > 1:
+                        ms = cluster.time_clients(settings, args.query, "postgres",
+                                                  args.clients)
+                    else:
+                        ms = cluster.time_query(settings, args.query, "postgres")
                     results[(state, c)].append(ms)
                     done += 1
                     el = time.time() - t0
@@ -190,9 +224,13 @@ def main():
                         f"(elapsed {el:.0f}s, left ~{el / done * (total - done):.0f}s)")
 
         lines = []
+        workers = cluster.psql("SHOW pg_asyncscan.io_workers").strip()
         lines.append(f"Query: `{args.query}` on pgbench_accounts ({size}, scale {args.scale}); "
-                     f"shared_buffers=128MB, max_parallel_workers_per_gather=0, jit=off; "
-                     f"{args.runs} runs per case, configurations alternated.")
+                     f"shared_buffers=128MB, max_parallel_workers_per_gather=0, jit=off, "
+                     f"io_workers={workers}; {args.runs} runs per case, configurations "
+                     f"alternated; "
+                     + (f"{args.clients} concurrent clients, time until all finished."
+                        if args.clients > 1 else "one client."))
         if extra:
             lines.append("Extra settings for AsyncSeqScan: " + ", ".join(args.set))
         lines.append("")
