@@ -45,6 +45,7 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "access/twophase.h"
@@ -102,6 +103,7 @@ typedef struct WorkerRequest
 	/* outcome */
 	size_t		transferred;
 	int			error;			/* errno, 0 if none */
+	pid_t		worker_pid;		/* who runs it; 0 for its owner */
 } WorkerRequest;
 
 /* The shared part, followed by held[], requests[], queue[] and the arena */
@@ -493,9 +495,10 @@ worker_collect(AsyncScanIo *io, AsyncScanRead *read)
 }
 
 /*
- * The request of read is still queued after a wait: take it back and read
- * it ourselves (workers all busy, slow, or not running -- a backend must
- * never wait on a queue nobody serves).  False if a worker has it.
+ * The request of read is still queued after a wait, or its worker has
+ * exited without finishing it: take it back and read it ourselves (a
+ * backend must never wait on a queue nobody serves).  False if a live
+ * worker has it.
  */
 static bool
 worker_take_back(AsyncScanIo *io, AsyncScanRead *read)
@@ -506,9 +509,14 @@ worker_take_back(AsyncScanIo *io, AsyncScanRead *read)
 	SpinLockAcquire(&worker_shared->mutex);
 	taken = req->state == REQ_QUEUED;
 	if (taken)
-	{
 		worker_unqueue_locked(read->method_slot);
+	else if (req->state == REQ_RUNNING && req->worker_pid != 0 &&
+			 kill(req->worker_pid, 0) != 0 && errno == ESRCH)
+		taken = true;			/* its worker exited without finishing */
+	if (taken)
+	{
 		req->state = REQ_RUNNING;
+		req->worker_pid = 0;
 	}
 	SpinLockRelease(&worker_shared->mutex);
 	if (!taken)
@@ -705,6 +713,12 @@ asyncscan_io_worker_main(Datum main_arg)
 		int			owner;
 		bool		abandoned;
 
+		/*
+		 * Absorb ProcSignalBarriers (DROP DATABASE and DROP TABLESPACE wait
+		 * for every process), never while holding a request.
+		 */
+		CHECK_FOR_INTERRUPTS();
+
 		SpinLockAcquire(&worker_shared->mutex);
 		if (worker_shared->queue_count > 0)
 		{
@@ -716,6 +730,7 @@ asyncscan_io_worker_main(Datum main_arg)
 			/* taken-back and abandoned requests leave the queue at once */
 			Assert(req->state == REQ_QUEUED);
 			req->state = REQ_RUNNING;
+			req->worker_pid = MyProcPid;
 		}
 		if (slot < 0)
 			worker_shared->worker_idle[me] = true;

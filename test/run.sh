@@ -95,7 +95,11 @@ asyncscan_build_install "$SRC"
 # --- throwaway cluster ------------------------------------------------------
 PORT=$(asyncscan_pick_port "${PORT:-54321}")
 asyncscan_log "initdb (data checksums) and start on port $PORT, socket in $SOCK"
+# Preloaded, as the README recommends: the worker IO method and the
+# statistics view need it.  (What needs no preload is tested by TAP tests
+# with clusters of their own.)
 asyncscan_initdb "$DATA" "$PORT" "$SOCK" \
+	"shared_preload_libraries = 'pg_asyncscan'" \
 	"shared_buffers = 128MB" \
 	"fsync = off" \
 	"max_connections = 40" \
