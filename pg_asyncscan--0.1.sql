@@ -52,3 +52,16 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 -- like pg_stat_statements_reset(): superusers, and whom they grant it to
 REVOKE ALL ON FUNCTION pg_asyncscan_stats_reset() FROM PUBLIC;
+
+-- State of the IO workers' queue and arena (needs shared_preload_libraries)
+CREATE FUNCTION pg_asyncscan_worker_status(
+    OUT io_workers integer,
+    OUT arena_slots integer,
+    OUT free_slots integer,
+    OUT queued integer,
+    OUT running integer,
+    OUT owners integer
+)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pg_asyncscan_worker_status'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;

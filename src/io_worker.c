@@ -48,7 +48,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "access/htup_details.h"
 #include "access/twophase.h"
+#include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -764,5 +767,55 @@ asyncscan_io_worker_main(Datum main_arg)
 		if (!abandoned)
 			SetLatch(&GetPGProcByNumber(owner)->procLatch);
 	}
+
+	SpinLockAcquire(&worker_shared->mutex);
+	worker_shared->worker_procno[me] = -1;
+	worker_shared->worker_idle[me] = false;
+	SpinLockRelease(&worker_shared->mutex);
 	proc_exit(0);
+}
+
+/* ---- SQL: the state of the queue and arena ---- */
+
+PG_FUNCTION_INFO_V1(pg_asyncscan_worker_status);
+
+/*
+ * pg_asyncscan_worker_status() - one row: IO workers running, arena slots,
+ * free slots, queued requests, running requests, backends holding slots.
+ * Lets an administrator (and the tests) see that nothing is left behind.
+ */
+Datum
+pg_asyncscan_worker_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {0};
+	int			running = 0;
+	int			workers = 0;
+
+	if (worker_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_asyncscan IO workers are not available"),
+				 errhint("Add pg_asyncscan to shared_preload_libraries and restart the server.")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	SpinLockAcquire(&worker_shared->mutex);
+	for (int i = 0; i < worker_shared->nslots; i++)
+		if (worker_shared->requests[i].state == REQ_RUNNING ||
+			worker_shared->requests[i].state == REQ_ABANDONED)
+			running++;
+	for (int w = 0; w < MAX_IO_WORKERS; w++)
+		if (worker_shared->worker_procno[w] >= 0)
+			workers++;
+	values[0] = Int32GetDatum(workers);
+	values[1] = Int32GetDatum(worker_shared->nslots);
+	values[2] = Int32GetDatum(worker_shared->nfree);
+	values[3] = Int32GetDatum(worker_shared->queue_count);
+	values[4] = Int32GetDatum(running);
+	values[5] = Int32GetDatum(worker_shared->nowners);
+	SpinLockRelease(&worker_shared->mutex);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
