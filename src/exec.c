@@ -173,7 +173,9 @@ asyncscan_next(ScanState *ss)
 			oldcxt = MemoryContextSwitchTo(estate->es_query_cxt);
 			state->stream = asyncscan_stream_begin(rel, estate->es_snapshot,
 												   state->io_method,
-												   &state->stats);
+												   &state->stats,
+												   InvalidBlockNumber,
+												   NULL, NULL);
 			MemoryContextSwitchTo(oldcxt);
 		}
 

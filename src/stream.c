@@ -78,6 +78,7 @@ typedef enum StreamEntryKind
 
 typedef struct StreamEntry
 {
+	BlockNumber blkno;
 	uint8		kind;			/* StreamEntryKind */
 	int16		read_index;		/* reads[] slot, for ENTRY_DIRECT */
 } StreamEntry;
@@ -105,14 +106,24 @@ struct AsyncScanStream
 	BufferAccessStrategy strategy;	/* bulk-read ring for big tables */
 	Buffer		vmbuffer;		/* pinned visibility map page */
 
-	BlockNumber nblocks;		/* blocks to scan, fixed at begin */
-	BlockNumber next_plan;		/* next block to classify */
-	BlockNumber next_yield;		/* next block to hand out */
+	BlockNumber nblocks;		/* blocks of the relation, fixed at begin */
+
+	/* where the blocks come from, in increasing order */
+	AsyncScanBlockSource source;
+	void	   *source_arg;
+	BlockNumber next_serial;	/* the serial source's next block */
+	BlockNumber pending_block;	/* taken from the source, not yet planned
+								 * (no read slot was free); or Invalid */
+	bool		source_done;	/* the source has no more blocks */
+	bool		have_yielded;
+	BlockNumber last_yielded;	/* block handed out last */
 
 	bool		direct_allowed; /* rules 1 and 2 hold for this scan */
 	int			distance;		/* current look-ahead, in blocks */
 	int			max_distance;	/* io_depth * io_combine_limit */
-	StreamEntry *entries;		/* window, indexed by block % max_distance */
+	StreamEntry *entries;		/* window: a ring of planned blocks */
+	int			window_head;	/* next entry to hand out */
+	int			window_count;	/* entries planned, not yet handed out */
 
 	/* direct reads: a FIFO ring of io_depth slots, one target area each */
 	int			io_depth;
@@ -246,13 +257,28 @@ asyncscan_stream_direct_allowed(Relation rel, Snapshot snapshot)
 	return true;
 }
 
+/* The blocks of a serial scan: 0 .. nblocks - 1. */
+static BlockNumber
+serial_source(void *arg)
+{
+	AsyncScanStream *stream = (AsyncScanStream *) arg;
+
+	if (stream->next_serial >= stream->nblocks)
+		return InvalidBlockNumber;
+	return stream->next_serial++;
+}
+
 /*
- * Start a stream over all blocks the relation has now.  Called when the
- * scan first asks for a page, so after the scan's snapshot was taken.
+ * Start a stream.  Called when the scan first asks for a page, so after the
+ * scan's snapshot was taken.  Without a source, the stream scans all blocks
+ * the relation has now (nblocks = InvalidBlockNumber) in order; a parallel
+ * scan passes the shared block count and a source handing out the blocks
+ * of this participant's chunks, in increasing order.
  */
 AsyncScanStream *
 asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
-					   AsyncScanStats *stats)
+					   AsyncScanStats *stats, BlockNumber nblocks,
+					   AsyncScanBlockSource source, void *source_arg)
 {
 	MemoryContext cxt;
 	MemoryContext oldcxt;
@@ -272,7 +298,12 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 	stream->held_buffer = InvalidBuffer;
 	stream->forming = -1;
 
-	stream->nblocks = RelationGetNumberOfBlocks(rel);
+	/* a parallel scan's participants share the leader's count */
+	stream->nblocks = BlockNumberIsValid(nblocks) ? nblocks :
+		RelationGetNumberOfBlocks(rel);
+	stream->source = source != NULL ? source : serial_source;
+	stream->source_arg = source != NULL ? source_arg : stream;
+	stream->pending_block = InvalidBlockNumber;
 
 	/* like a Seq Scan: use a bulk-read ring only for big tables */
 	if (stream->nblocks > (BlockNumber) (NBuffers / 4))
@@ -353,16 +384,19 @@ asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
 	}
 	release_consumed_reads(stream);
 
-	if (stream->next_yield >= stream->nblocks)
-		return false;
-
 	CHECK_FOR_INTERRUPTS();
 
 	look_ahead(stream);
 
-	blkno = stream->next_yield;
-	Assert(stream->next_plan > blkno);
-	entry = &stream->entries[blkno % stream->max_distance];
+	if (stream->window_count == 0)
+	{
+		Assert(stream->source_done && stream->nreads == 0);
+		return false;
+	}
+
+	entry = &stream->entries[stream->window_head];
+	blkno = entry->blkno;
+	Assert(!stream->have_yielded || blkno > stream->last_yielded);
 
 	page->blkno = blkno;
 	if (entry->kind == ENTRY_DIRECT)
@@ -432,7 +466,10 @@ asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
 	else
 		read_buffered(stream, blkno, page);
 
-	stream->next_yield++;
+	stream->window_head = (stream->window_head + 1) % stream->max_distance;
+	stream->window_count--;
+	stream->have_yielded = true;
+	stream->last_yielded = blkno;
 	return true;
 }
 
@@ -491,13 +528,32 @@ stream_drain_callback(void *arg)
 static void
 look_ahead(AsyncScanStream *stream)
 {
-	while (stream->next_plan < stream->nblocks &&
-		   stream->next_plan - stream->next_yield < (BlockNumber) stream->distance)
+	while (stream->window_count < stream->distance)
 	{
-		BlockNumber blkno = stream->next_plan;
-		StreamEntry *entry = &stream->entries[blkno % stream->max_distance];
+		BlockNumber blkno;
+		StreamEntry *entry;
 		bool		in_buffers;
 
+		if (BlockNumberIsValid(stream->pending_block))
+		{
+			blkno = stream->pending_block;
+			stream->pending_block = InvalidBlockNumber;
+		}
+		else if (stream->source_done)
+			break;
+		else
+		{
+			blkno = stream->source(stream->source_arg);
+			if (!BlockNumberIsValid(blkno))
+			{
+				stream->source_done = true;
+				break;
+			}
+			Assert(blkno < stream->nblocks);
+		}
+
+		entry = &stream->entries[(stream->window_head + stream->window_count) %
+								 stream->max_distance];
 		if (classify_block(stream, blkno, &in_buffers))
 		{
 			AsyncScanRead *read;
@@ -521,7 +577,11 @@ look_ahead(AsyncScanStream *stream)
 				if (read != NULL)
 					stage_forming_read(stream);
 				if (stream->nreads == stream->io_depth)
-					break;		/* no free slot: look further next time */
+				{
+					/* no free slot: plan this block next time */
+					stream->pending_block = blkno;
+					break;
+				}
 
 				slot = (stream->read_head + stream->nreads) % stream->io_depth;
 				read = &stream->reads[slot];
@@ -554,7 +614,8 @@ look_ahead(AsyncScanStream *stream)
 			else
 				advise_block(stream, blkno);
 		}
-		stream->next_plan++;
+		entry->blkno = blkno;
+		stream->window_count++;
 	}
 
 	/*
@@ -567,8 +628,8 @@ look_ahead(AsyncScanStream *stream)
 		AsyncScanRead *read = &stream->reads[stream->forming];
 
 		if (read->nblocks == stream->combine_limit ||
-			read->first_block == stream->next_yield ||
-			stream->next_plan == stream->nblocks)
+			read->first_block == stream->entries[stream->window_head].blkno ||
+			(stream->source_done && !BlockNumberIsValid(stream->pending_block)))
 			stage_forming_read(stream);
 	}
 	flush_advice(stream);
@@ -715,11 +776,13 @@ submit_staged(AsyncScanStream *stream)
 static void
 release_consumed_reads(AsyncScanStream *stream)
 {
-	while (stream->nreads > 0)
+	BlockNumber lowest;
+
+	while (stream->nreads > 0 && stream->have_yielded)
 	{
 		AsyncScanRead *read = &stream->reads[stream->read_head];
 
-		if (read->first_block + read->nblocks > stream->next_yield)
+		if (read->first_block + read->nblocks - 1 > stream->last_yielded)
 			break;
 		/* the consumer waited for it before using its first block */
 		Assert(read->state == ASYNCSCAN_READ_DONE);
@@ -732,12 +795,20 @@ release_consumed_reads(AsyncScanStream *stream)
 		stream->nreads--;
 	}
 
+	/* blocks only increase: nothing below the lowest still needed returns */
 	if (stream->nreads > 0)
-		close_segments_before(stream,
-							  Min(stream->next_yield,
-								  stream->reads[stream->read_head].first_block));
+		lowest = stream->reads[stream->read_head].first_block;
+	else if (stream->window_count > 0)
+		lowest = stream->entries[stream->window_head].blkno;
+	else if (BlockNumberIsValid(stream->pending_block))
+		lowest = stream->pending_block;
+	else if (stream->have_yielded)
+		lowest = stream->last_yielded + 1;
 	else
-		close_segments_before(stream, stream->next_yield);
+		return;
+	if (stream->window_count > 0)
+		lowest = Min(lowest, stream->entries[stream->window_head].blkno);
+	close_segments_before(stream, lowest);
 }
 
 /*

@@ -71,9 +71,18 @@ typedef struct AsyncScanPage
 
 typedef struct AsyncScanStream AsyncScanStream;
 
+/*
+ * Where a stream's blocks come from: the next block number, increasing,
+ * or InvalidBlockNumber at the end (a parallel scan's chunk allocator).
+ */
+typedef BlockNumber (*AsyncScanBlockSource) (void *arg);
+
 extern AsyncScanStream *asyncscan_stream_begin(Relation rel, Snapshot snapshot,
 											   int io_method,
-											   AsyncScanStats *stats);
+											   AsyncScanStats *stats,
+											   BlockNumber nblocks,
+											   AsyncScanBlockSource source,
+											   void *source_arg);
 extern bool asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page);
 extern void asyncscan_stream_end(AsyncScanStream *stream);
 extern bool asyncscan_stream_direct_allowed(Relation rel, Snapshot snapshot);
