@@ -16,11 +16,34 @@
 #include "nodes/execnodes.h"
 #include "nodes/extensible.h"
 #include "access/htup_details.h"
+#include "port/atomics.h"
 
 #include "stream.h"
 
 /* The name EXPLAIN shows: Custom Scan (AsyncSeqScan) */
 #define ASYNCSCAN_NODE_NAME "AsyncSeqScan"
+
+/*
+ * Shared state of a parallel AsyncSeqScan, in the query's DSM segment: the
+ * block allocator all participants claim chunks from, and a place where
+ * each worker leaves its IO counters for the leader's EXPLAIN.
+ */
+typedef struct AsyncScanParallelShared
+{
+	BlockNumber nblocks;		/* blocks to scan, fixed by the leader */
+	pg_atomic_uint64 nallocated;	/* blocks handed out so far */
+	int			nworkers;		/* entries of worker_stats */
+	AsyncScanStats worker_stats[FLEXIBLE_ARRAY_MEMBER];
+} AsyncScanParallelShared;
+
+/* One participant's view of the allocator: its current chunk. */
+typedef struct AsyncScanChunk
+{
+	AsyncScanParallelShared *shared;
+	BlockNumber next;			/* next block of the current chunk */
+	BlockNumber remaining;		/* blocks left in it */
+	BlockNumber chunk_size;		/* size of the next chunk to claim */
+} AsyncScanChunk;
 
 /* Execution state of one AsyncSeqScan node. */
 typedef struct AsyncSeqScanState
@@ -43,6 +66,13 @@ typedef struct AsyncSeqScanState
 	HeapTupleData tuple;		/* the tuple stored in the scan slot */
 
 	AsyncScanStats stats;		/* accumulated over rescans */
+
+	/* parallel scans only */
+	AsyncScanParallelShared *pshared;	/* NULL unless parallel-aware */
+	AsyncScanChunk chunk;		/* this participant's chunk */
+	int			nworkers_stats; /* entries of worker_stats */
+	AsyncScanStats *worker_stats;	/* the workers' counters, copied out of
+									 * the DSM at shutdown (leader) */
 } AsyncSeqScanState;
 
 /* GUC variables, defined in planner.c */

@@ -29,9 +29,11 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/parallel.h"
 #include "access/relscan.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
+#include "port/pg_bitutils.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/predicate.h"
@@ -51,14 +53,40 @@ static bool asyncscan_recheck(ScanState *ss, TupleTableSlot *slot);
 static void asyncscan_release_page(AsyncSeqScanState *state);
 static void collect_visible_tuples(AsyncSeqScanState *state);
 
+static Size asyncscan_estimate_dsm(CustomScanState *node,
+									ParallelContext *pcxt);
+static void asyncscan_initialize_dsm(CustomScanState *node,
+									 ParallelContext *pcxt, void *coordinate);
+static void asyncscan_reinitialize_dsm(CustomScanState *node,
+									   ParallelContext *pcxt, void *coordinate);
+static void asyncscan_initialize_worker(CustomScanState *node,
+										shm_toc *toc, void *coordinate);
+static void asyncscan_shutdown(CustomScanState *node);
+static BlockNumber parallel_source(void *arg);
+
 static const CustomExecMethods asyncscan_exec_methods = {
 	.CustomName = ASYNCSCAN_NODE_NAME,
 	.BeginCustomScan = asyncscan_begin,
 	.ExecCustomScan = asyncscan_exec,
 	.EndCustomScan = asyncscan_end,
 	.ReScanCustomScan = asyncscan_rescan,
+	.EstimateDSMCustomScan = asyncscan_estimate_dsm,
+	.InitializeDSMCustomScan = asyncscan_initialize_dsm,
+	.ReInitializeDSMCustomScan = asyncscan_reinitialize_dsm,
+	.InitializeWorkerCustomScan = asyncscan_initialize_worker,
+	.ShutdownCustomScan = asyncscan_shutdown,
 	.ExplainCustomScan = asyncscan_explain,
 };
+
+/*
+ * Parallel scans hand out chunks of consecutive blocks, so each
+ * participant's reads still combine: large chunks first, smaller ones near
+ * the end so that participants finish together -- the scheme of
+ * PostgreSQL's block-based parallel table scans.
+ */
+#define PARALLEL_NCHUNKS			2048
+#define PARALLEL_RAMPDOWN_CHUNKS	64
+#define PARALLEL_MAX_CHUNK_SIZE		8192
 
 void
 asyncscan_exec_init(void)
@@ -171,11 +199,28 @@ asyncscan_next(ScanState *ss)
 
 			/* the stream lives as long as the query, or until rescan */
 			oldcxt = MemoryContextSwitchTo(estate->es_query_cxt);
-			state->stream = asyncscan_stream_begin(rel, estate->es_snapshot,
-												   state->io_method,
-												   &state->stats,
-												   InvalidBlockNumber,
-												   NULL, NULL);
+			if (state->pshared != NULL)
+			{
+				/* a participant of a parallel scan: blocks from the chunks */
+				state->chunk.shared = state->pshared;
+				state->chunk.remaining = 0;
+				state->chunk.chunk_size =
+					Min(pg_nextpower2_32(Max(state->pshared->nblocks /
+											 PARALLEL_NCHUNKS, 1)),
+						PARALLEL_MAX_CHUNK_SIZE);
+				state->stream = asyncscan_stream_begin(rel, estate->es_snapshot,
+													   state->io_method,
+													   &state->stats,
+													   state->pshared->nblocks,
+													   parallel_source,
+													   &state->chunk);
+			}
+			else
+				state->stream = asyncscan_stream_begin(rel, estate->es_snapshot,
+													   state->io_method,
+													   &state->stats,
+													   InvalidBlockNumber,
+													   NULL, NULL);
 			MemoryContextSwitchTo(oldcxt);
 		}
 
@@ -310,4 +355,111 @@ asyncscan_rescan(CustomScanState *node)
 		state->stream = NULL;
 	}
 	state->finished = false;
+}
+
+/*
+ * The next block of this participant: from its current chunk, or the start
+ * of a new chunk claimed from the shared counter.
+ */
+static BlockNumber
+parallel_source(void *arg)
+{
+	AsyncScanChunk *chunk = (AsyncScanChunk *) arg;
+	AsyncScanParallelShared *shared = chunk->shared;
+	uint64		start;
+
+	if (chunk->remaining > 0)
+	{
+		chunk->remaining--;
+		return chunk->next++;
+	}
+
+	/* near the end, claim smaller chunks so participants finish together */
+	if (chunk->chunk_size > 1 &&
+		pg_atomic_read_u64(&shared->nallocated) >
+		shared->nblocks - Min(shared->nblocks,
+							  (uint64) chunk->chunk_size * PARALLEL_RAMPDOWN_CHUNKS))
+		chunk->chunk_size >>= 1;
+
+	start = pg_atomic_fetch_add_u64(&shared->nallocated, chunk->chunk_size);
+	if (start >= shared->nblocks)
+		return InvalidBlockNumber;
+
+	chunk->remaining = Min((uint64) chunk->chunk_size, shared->nblocks - start) - 1;
+	chunk->next = (BlockNumber) start + 1;
+	return (BlockNumber) start;
+}
+
+static Size
+asyncscan_estimate_dsm(CustomScanState *node, ParallelContext *pcxt)
+{
+	return add_size(offsetof(AsyncScanParallelShared, worker_stats),
+					mul_size(sizeof(AsyncScanStats), pcxt->nworkers));
+}
+
+static void
+asyncscan_initialize_dsm(CustomScanState *node, ParallelContext *pcxt,
+						 void *coordinate)
+{
+	AsyncSeqScanState *state = (AsyncSeqScanState *) node;
+	AsyncScanParallelShared *shared = (AsyncScanParallelShared *) coordinate;
+
+	/* the leader fixes the block count, after the snapshot, for everyone */
+	shared->nblocks = RelationGetNumberOfBlocks(node->ss.ss_currentRelation);
+	pg_atomic_init_u64(&shared->nallocated, 0);
+	shared->nworkers = pcxt->nworkers;
+	memset(shared->worker_stats, 0, sizeof(AsyncScanStats) * pcxt->nworkers);
+	state->pshared = shared;
+}
+
+static void
+asyncscan_reinitialize_dsm(CustomScanState *node, ParallelContext *pcxt,
+						   void *coordinate)
+{
+	AsyncScanParallelShared *shared = (AsyncScanParallelShared *) coordinate;
+
+	/* a rescan: hand out every block again; counters keep accumulating */
+	pg_atomic_write_u64(&shared->nallocated, 0);
+}
+
+static void
+asyncscan_initialize_worker(CustomScanState *node, shm_toc *toc,
+							void *coordinate)
+{
+	AsyncSeqScanState *state = (AsyncSeqScanState *) node;
+
+	state->pshared = (AsyncScanParallelShared *) coordinate;
+}
+
+/*
+ * Before the DSM goes away: a worker leaves its counters there; the leader
+ * copies them out for EXPLAIN.  (Under a LIMIT the leader may get here
+ * before every worker has stopped; their counters can then be partial.)
+ */
+static void
+asyncscan_shutdown(CustomScanState *node)
+{
+	AsyncSeqScanState *state = (AsyncSeqScanState *) node;
+	AsyncScanParallelShared *shared = state->pshared;
+
+	if (shared == NULL)
+		return;
+
+	if (IsParallelWorker())
+	{
+		Assert(ParallelWorkerNumber < shared->nworkers);
+		asyncscan_stats_add(&shared->worker_stats[ParallelWorkerNumber],
+							&state->stats);
+		/* counted once even if shut down again */
+		memset(&state->stats, 0, sizeof(AsyncScanStats));
+		state->stats.io_method = state->io_method;
+		return;
+	}
+
+	if (state->worker_stats == NULL)
+		state->worker_stats = MemoryContextAllocZero(node->ss.ps.state->es_query_cxt,
+													 sizeof(AsyncScanStats) * shared->nworkers);
+	state->nworkers_stats = shared->nworkers;
+	memcpy(state->worker_stats, shared->worker_stats,
+		   sizeof(AsyncScanStats) * shared->nworkers);
 }

@@ -66,7 +66,6 @@ static void asyncscan_ExplainOneQuery(Query *query, int cursorOptions,
 static void asyncscan_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void asyncscan_ExecutorEnd(QueryDesc *queryDesc);
 static bool sum_statement_io(PlanState *ps, void *context);
-static void accumulate(AsyncScanStats *total, const AsyncScanStats *stats);
 
 void
 asyncscan_explain_init(void)
@@ -109,7 +108,58 @@ asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyText("IO Method", method, es);
 		return;
 	}
-	show_counters(&state->stats, method, es);
+
+	if (state->nworkers_stats == 0)
+	{
+		show_counters(&state->stats, method, es);
+		return;
+	}
+
+	/* a parallel scan: the node's totals over leader and workers ... */
+	{
+		AsyncScanStats total = state->stats;
+
+		for (int w = 0; w < state->nworkers_stats; w++)
+			asyncscan_stats_add(&total, &state->worker_stats[w]);
+		show_counters(&total, method, es);
+	}
+
+	/* ... and, with VERBOSE, each participant's own */
+	if (es->verbose)
+	{
+		if (es->format == EXPLAIN_FORMAT_TEXT)
+		{
+			appendStringInfoSpaces(es->str, es->indent * 2);
+			appendStringInfoString(es->str, "Leader:\n");
+			es->indent++;
+			show_counters(&state->stats, method, es);
+			es->indent--;
+			for (int w = 0; w < state->nworkers_stats; w++)
+			{
+				appendStringInfoSpaces(es->str, es->indent * 2);
+				appendStringInfo(es->str, "Worker %d:\n", w);
+				es->indent++;
+				show_counters(&state->worker_stats[w], method, es);
+				es->indent--;
+			}
+		}
+		else
+		{
+			ExplainOpenGroup("Participants IO", "Participants IO", false, es);
+			ExplainOpenGroup("Participant", NULL, true, es);
+			ExplainPropertyText("Participant", "leader", es);
+			show_counters(&state->stats, method, es);
+			ExplainCloseGroup("Participant", NULL, true, es);
+			for (int w = 0; w < state->nworkers_stats; w++)
+			{
+				ExplainOpenGroup("Participant", NULL, true, es);
+				ExplainPropertyText("Participant", psprintf("worker %d", w), es);
+				show_counters(&state->worker_stats[w], method, es);
+				ExplainCloseGroup("Participant", NULL, true, es);
+			}
+			ExplainCloseGroup("Participants IO", "Participants IO", false, es);
+		}
+	}
 }
 
 /*
@@ -333,31 +383,9 @@ sum_statement_io(PlanState *ps, void *context)
 			sio->method = state->stats.io_method;
 		else if (sio->method != state->stats.io_method)
 			sio->method = -1;
-		accumulate(&sio->total, &state->stats);
+		asyncscan_stats_add(&sio->total, &state->stats);
+		for (int w = 0; w < state->nworkers_stats; w++)
+			asyncscan_stats_add(&sio->total, &state->worker_stats[w]);
 	}
 	return planstate_tree_walker(ps, sum_statement_io, context);
-}
-
-static void
-accumulate(AsyncScanStats *total, const AsyncScanStats *stats)
-{
-	total->direct_io |= stats->direct_io;
-	total->pages_direct += stats->pages_direct;
-	total->pages_hit += stats->pages_hit;
-	total->pages_read += stats->pages_read;
-	total->rejected_in_buffers += stats->rejected_in_buffers;
-	total->rejected_not_all_visible += stats->rejected_not_all_visible;
-	total->rejected_bad_page += stats->rejected_bad_page;
-	total->reads += stats->reads;
-	total->read_bytes += stats->read_bytes;
-	total->cached_bytes += stats->cached_bytes;
-	total->advised_blocks += stats->advised_blocks;
-	total->inflight_sum += stats->inflight_sum;
-	total->submits += stats->submits;
-	total->inflight_max = Max(total->inflight_max, stats->inflight_max);
-	total->distance_max = Max(total->distance_max, stats->distance_max);
-	total->waits += stats->waits;
-	total->inline_reads += stats->inline_reads;
-	total->time_waits |= stats->time_waits;
-	INSTR_TIME_ADD(total->wait_time, stats->wait_time);
 }

@@ -27,6 +27,10 @@
  * win wherever they beat a Seq Scan by a clear margin.  enable_seqscan =
  * off disables it exactly as it disables a Seq Scan (disable_cost).
  *
+ * The partial path (parallel AsyncSeqScan under Gather) is costed as
+ * cost_seqscan costs a Parallel Seq Scan: the CPU part is divided among
+ * the participants, the disk part is not, and the same overlap applies.
+ *
  * IDENTIFICATION
  *	  src/planner.c
  *
@@ -110,6 +114,27 @@ asyncscan_planner_init(void)
 	set_rel_pathlist_hook = asyncscan_set_rel_pathlist;
 }
 
+static CustomPath *
+make_asyncscan_path(RelOptInfo *rel, int parallel_workers)
+{
+	CustomPath *cpath = makeNode(CustomPath);
+
+	cpath->path.pathtype = T_CustomScan;
+	cpath->path.parent = rel;
+	cpath->path.pathtarget = rel->reltarget;
+	cpath->path.param_info = NULL;
+	cpath->path.parallel_aware = parallel_workers > 0;
+	cpath->path.parallel_safe = rel->consider_parallel;
+	cpath->path.parallel_workers = parallel_workers;
+	cpath->path.pathkeys = NIL;		/* no useful order */
+	/* no backward scan, no mark/restore: SCROLL cursors get a Material */
+	cpath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
+	cpath->custom_paths = NIL;
+	cpath->custom_private = NIL;
+	cpath->methods = &asyncscan_path_methods;
+	return cpath;
+}
+
 static void
 asyncscan_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel,
 						   Index rti, RangeTblEntry *rte)
@@ -122,23 +147,28 @@ asyncscan_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel,
 	if (!asyncscan_rel_is_eligible(root, rel, rti, rte))
 		return;
 
-	cpath = makeNode(CustomPath);
-	cpath->path.pathtype = T_CustomScan;
-	cpath->path.parent = rel;
-	cpath->path.pathtarget = rel->reltarget;
-	cpath->path.param_info = NULL;
-	cpath->path.parallel_aware = false;
-	cpath->path.parallel_safe = rel->consider_parallel;
-	cpath->path.parallel_workers = 0;
-	cpath->path.pathkeys = NIL;		/* no useful order */
-	/* no backward scan, no mark/restore: SCROLL cursors get a Material */
-	cpath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
-	cpath->custom_paths = NIL;
-	cpath->custom_private = NIL;
-	cpath->methods = &asyncscan_path_methods;
-
+	cpath = make_asyncscan_path(rel, 0);
 	asyncscan_cost(root, rel, &cpath->path);
 	add_path(rel, &cpath->path);
+
+	/*
+	 * A partial path for Gather / Gather Merge, with the worker count a
+	 * Parallel Seq Scan gets (reloption parallel_workers,
+	 * max_parallel_workers_per_gather, min_parallel_table_scan_size).
+	 */
+	if (rel->consider_parallel)
+	{
+		int			parallel_workers;
+
+		parallel_workers = compute_parallel_worker(rel, rel->pages, -1,
+												   max_parallel_workers_per_gather);
+		if (parallel_workers > 0)
+		{
+			cpath = make_asyncscan_path(rel, parallel_workers);
+			asyncscan_cost(root, rel, &cpath->path);
+			add_partial_path(rel, &cpath->path);
+		}
+	}
 }
 
 /*
@@ -202,19 +232,32 @@ asyncscan_cost(PlannerInfo *root, RelOptInfo *rel, Path *path)
 	Cost		startup_cost = 0;
 	Cost		disk_cost;
 	Cost		cpu_cost;
+	double		parallel_divisor = 1.0;
 
-	path->rows = rel->rows;
+	if (path->parallel_workers > 0)
+	{
+		/* as get_parallel_divisor() in costsize.c */
+		parallel_divisor = path->parallel_workers;
+		if (parallel_leader_participation &&
+			1.0 - 0.3 * path->parallel_workers > 0)
+			parallel_divisor += 1.0 - 0.3 * path->parallel_workers;
+	}
+
+	/* rows per participant, as for a Parallel Seq Scan */
+	path->rows = clamp_row_est(rel->rows / parallel_divisor);
 
 	if (!enable_seqscan)
 		startup_cost += disable_cost;
 
 	get_tablespace_page_costs(rel->reltablespace, NULL, &spc_seq_page_cost);
+	/* like cost_seqscan, IO is not divided among participants */
 	disk_cost = spc_seq_page_cost * rel->pages;
 
 	startup_cost += rel->baserestrictcost.startup;
 	cpu_cost = (cpu_tuple_cost + rel->baserestrictcost.per_tuple) * rel->tuples;
 	startup_cost += path->pathtarget->cost.startup;
-	cpu_cost += path->pathtarget->cost.per_tuple * path->rows;
+	cpu_cost += path->pathtarget->cost.per_tuple * rel->rows;
+	cpu_cost /= parallel_divisor;
 
 	path->startup_cost = startup_cost;
 	path->total_cost = startup_cost + disk_cost + cpu_cost -

@@ -1038,3 +1038,31 @@ report_failed_read(AsyncScanStream *stream, AsyncScanRead *read)
 			 errdetail("The read was issued by pg_asyncscan.io_method \"%s\".",
 					   stream->io.ops->name)));
 }
+
+/*
+ * Add one set of counters to another (parallel participants, statement
+ * totals).  Maxima are maxima; the method is the first one's.
+ */
+void
+asyncscan_stats_add(AsyncScanStats *total, const AsyncScanStats *stats)
+{
+	total->direct_io |= stats->direct_io;
+	total->pages_direct += stats->pages_direct;
+	total->pages_hit += stats->pages_hit;
+	total->pages_read += stats->pages_read;
+	total->rejected_in_buffers += stats->rejected_in_buffers;
+	total->rejected_not_all_visible += stats->rejected_not_all_visible;
+	total->rejected_bad_page += stats->rejected_bad_page;
+	total->reads += stats->reads;
+	total->read_bytes += stats->read_bytes;
+	total->cached_bytes += stats->cached_bytes;
+	total->advised_blocks += stats->advised_blocks;
+	total->inflight_sum += stats->inflight_sum;
+	total->submits += stats->submits;
+	total->inflight_max = Max(total->inflight_max, stats->inflight_max);
+	total->distance_max = Max(total->distance_max, stats->distance_max);
+	total->waits += stats->waits;
+	total->inline_reads += stats->inline_reads;
+	total->time_waits |= stats->time_waits;
+	INSTR_TIME_ADD(total->wait_time, stats->wait_time);
+}

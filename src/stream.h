@@ -86,6 +86,8 @@ extern AsyncScanStream *asyncscan_stream_begin(Relation rel, Snapshot snapshot,
 extern bool asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page);
 extern void asyncscan_stream_end(AsyncScanStream *stream);
 extern bool asyncscan_stream_direct_allowed(Relation rel, Snapshot snapshot);
+extern void asyncscan_stats_add(AsyncScanStats *total,
+								const AsyncScanStats *stats);
 
 extern void asyncscan_stream_init(void);
 
