@@ -142,6 +142,9 @@ def main():
     ap.add_argument("--clients", type=int, default=1,
                     help="sessions running the query at once (pgbench -c); the "
                          "time is the wall time until all have finished")
+    ap.add_argument("--parallel", type=int, default=0,
+                    help="max_parallel_workers_per_gather for every configuration "
+                         "(the plans must then show Gather)")
     ap.add_argument("--io-workers", type=int, default=None,
                     help="set pg_asyncscan.io_workers (restarts the server)")
     ap.add_argument("--keep", action="store_true",
@@ -188,12 +191,16 @@ def main():
             cluster.start()
         size = cluster.psql("SELECT pg_size_pretty(pg_relation_size('pgbench_accounts'))").strip()
         extra = [f"SET {s}" for s in args.set]
+        common = [f"SET max_parallel_workers_per_gather = {args.parallel}"]
+        for c in configs:
+            CONFIGS[c] = common + CONFIGS[c]
 
         # every configuration must plan what it claims
         for c in configs:
             plan = cluster.psql(";".join(CONFIGS[c] + extra) + "; EXPLAIN (COSTS OFF) " + args.query)
             uses = "AsyncSeqScan" in plan
-            if uses != (c != "seqscan"):
+            if uses != (not c.startswith("seqscan")) or \
+                    (args.parallel > 0 and "Gather" not in plan):
                 sys.exit(f"config {c} does not plan as expected:\n{plan}")
 
         results = {(s, c): [] for s in states for c in configs}
@@ -226,7 +233,7 @@ def main():
         lines = []
         workers = cluster.psql("SHOW pg_asyncscan.io_workers").strip()
         lines.append(f"Query: `{args.query}` on pgbench_accounts ({size}, scale {args.scale}); "
-                     f"shared_buffers=128MB, max_parallel_workers_per_gather=0, jit=off, "
+                     f"shared_buffers=128MB, max_parallel_workers_per_gather={args.parallel}, jit=off, "
                      f"io_workers={workers}; {args.runs} runs per case, configurations "
                      f"alternated; "
                      + (f"{args.clients} concurrent clients, time until all finished."
