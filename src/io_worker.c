@@ -311,8 +311,19 @@ worker_unqueue_locked(int slot)
 	worker_shared->queue_count--;
 }
 
+/* Is any IO worker running?  The caller holds the mutex. */
+static bool
+worker_running_locked(void)
+{
+	for (int w = 0; w < MAX_IO_WORKERS; w++)
+		if (worker_shared->worker_procno[w] >= 0)
+			return true;
+	return false;
+}
+
 /*
- * Take a free slot for this backend, within its fair share; -1 if none.
+ * Take a free slot for this backend, within its fair share; -1 if none, or
+ * if no worker is running (then queueing would only delay the read).
  */
 static int
 worker_take_slot(void)
@@ -321,7 +332,7 @@ worker_take_slot(void)
 	int			slot = -1;
 
 	SpinLockAcquire(&worker_shared->mutex);
-	if (worker_shared->free_head >= 0)
+	if (worker_shared->free_head >= 0 && worker_running_locked())
 	{
 		int			owners = worker_shared->nowners +
 			(worker_shared->held[me] == 0 ? 1 : 0);
@@ -660,6 +671,18 @@ const IoMethodOps asyncscan_io_worker_ops = {
 
 /* ---- the worker process ---- */
 
+/* A worker leaves: no backend queues for it any more. */
+static void
+worker_unregister(int code, Datum arg)
+{
+	int			me = DatumGetInt32(arg);
+
+	SpinLockAcquire(&worker_shared->mutex);
+	worker_shared->worker_procno[me] = -1;
+	worker_shared->worker_idle[me] = false;
+	SpinLockRelease(&worker_shared->mutex);
+}
+
 /*
  * Perform one request into its arena slot.
  */
@@ -708,6 +731,8 @@ asyncscan_io_worker_main(Datum main_arg)
 	worker_shared->worker_procno[me] = asyncscan_my_procno();
 	worker_shared->worker_idle[me] = false;
 	SpinLockRelease(&worker_shared->mutex);
+	/* however it exits, backends must stop queueing for it */
+	before_shmem_exit(worker_unregister, Int32GetDatum(me));
 
 	while (!ShutdownRequestPending)
 	{
@@ -768,11 +793,13 @@ asyncscan_io_worker_main(Datum main_arg)
 			SetLatch(&GetPGProcByNumber(owner)->procLatch);
 	}
 
-	SpinLockAcquire(&worker_shared->mutex);
-	worker_shared->worker_procno[me] = -1;
-	worker_shared->worker_idle[me] = false;
-	SpinLockRelease(&worker_shared->mutex);
-	proc_exit(0);
+	/*
+	 * Exit code 1 lets the postmaster start the worker again after
+	 * bgw_restart_time when it was terminated alone (pg_terminate_backend);
+	 * with exit code 0 it would be gone for good.  At server shutdown
+	 * nothing is restarted either way.
+	 */
+	proc_exit(1);
 }
 
 /* ---- SQL: the state of the queue and arena ---- */

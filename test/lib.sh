@@ -23,6 +23,8 @@ ASYNCSCAN_PACKAGES=(
 	"postgresql-server-dev-$PG_MAJOR"
 	liburing-dev
 	pkg-config
+	fuse3
+	libfuse3-dev
 	make
 	gcc
 	libc6-dev

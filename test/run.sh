@@ -77,6 +77,8 @@ trap 'echo "terminated" >&2; exit 143' TERM
 
 # --- packages, build, install ---------------------------------------------
 asyncscan_install_deps
+# the fault tests mount test/tools/slowfs as the postgres user
+if [ -c /dev/fuse ]; then chmod 666 /dev/fuse; fi
 
 WORK=$(asyncscan_make_workdir pg_asyncscan-test)
 export ASYNCSCAN_PG_HOME=$WORK

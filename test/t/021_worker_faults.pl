@@ -1,0 +1,392 @@
+
+# Copyright (c) pg_asyncscan authors
+#
+# 021_worker_faults.pl
+#	  IO faults under the "worker" IO method, injected by slowfs
+#	  (test/tools/slowfs.c, a FUSE passthrough filesystem) under a
+#	  tablespace (design.md section 5: "short reads are retried for the
+#	  rest; EIO and friends become ERROR naming the relation, block and
+#	  method").
+#
+#	- EIO on one block: a worker scan, with direct_io off and on, fails
+#	  with an ERROR naming the relation, the block range and the method;
+#	  the session goes on working, nothing is left in the arena, and
+#	  pg_asyncscan_stats counts the error for the worker method.
+#	- A short read (O_DIRECT): the rest is read again, results are right.
+#	- A read that meets a premature end of file: "read only N of M bytes".
+#	- Slow reads (1 s per request): a scan cancelled or terminated while
+#	  workers are still reading for it abandons those requests; the
+#	  workers free them when done, and nothing is left behind.
+#
+# slowfs needs fuse3 (fusermount3), libfuse3-dev (pkg-config fuse3), a C
+# compiler and read/write access to /dev/fuse for the user running the
+# test; without them the whole file is skipped, with the reason.
+
+use strict;
+use warnings;
+
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time usleep);
+
+# --- slowfs: build and mount, or skip ---------------------------------------
+sub have_command
+{
+	my ($cmd) = @_;
+	return system("command -v $cmd >/dev/null 2>&1") == 0;
+}
+
+foreach my $cmd (qw(fusermount3 pkg-config cc mountpoint))
+{
+	plan skip_all => "slowfs tests need $cmd (packages fuse3, pkg-config, gcc)"
+	  unless have_command($cmd);
+}
+plan skip_all => 'slowfs tests need libfuse3-dev (pkg-config fuse3 not found)'
+  unless system('pkg-config --exists fuse3') == 0;
+plan skip_all =>
+  'slowfs tests need read/write access to /dev/fuse for this user (as root: chmod 666 /dev/fuse)'
+  unless -c '/dev/fuse' && -r '/dev/fuse' && -w '/dev/fuse';
+
+my $work = PostgreSQL::Test::Utils::tempdir;
+my $slowfs = "$work/slowfs";
+my $fuse_cflags = `pkg-config --cflags fuse3`;
+my $fuse_libs = `pkg-config --libs fuse3`;
+chomp($fuse_cflags, $fuse_libs);
+system("cc -O2 -Wall -Wextra -Werror $fuse_cflags -o $slowfs "
+	  . "test/tools/slowfs.c $fuse_libs -lpthread") == 0
+  or BAIL_OUT('could not build test/tools/slowfs.c');
+
+my $src = "$work/src";
+my $mnt = "$work/mnt";
+my $control = "$mnt/.slowfs_control";
+mkdir $src or die "mkdir $src: $!";
+mkdir $mnt or die "mkdir $mnt: $!";
+my $slowfs_log = "$work/slowfs.log";
+my $slowfs_h =
+  IPC::Run::start([ $slowfs, '-f', $src, $mnt ], '<', \undef, '>',
+	$slowfs_log, '2>>', $slowfs_log);
+my $mounted = 0;
+foreach my $i (1 .. 50)
+{
+	if (system('mountpoint', '-q', $mnt) == 0)
+	{
+		$mounted = 1;
+		last;
+	}
+	last unless $slowfs_h->pumpable;
+	usleep(100_000);
+}
+unless ($mounted)
+{
+	eval { $slowfs_h->kill_kill; };
+	my $why = -s $slowfs_log ? slurp_file($slowfs_log) : 'no message';
+	$why =~ s/\s+/ /g;
+	plan skip_all => "could not mount slowfs (no FUSE in this environment?): $why";
+}
+
+my $node;
+
+# Unmount at the end, whatever happened: the server first (it has files
+# open on the mount), then the filesystem.  This END block runs before the
+# one of PostgreSQL::Test::Cluster (END blocks run in reverse order).
+END
+{
+	if ($mounted)
+	{
+		$node->stop('immediate') if defined $node && defined $node->{_pid};
+		system('fusermount3', '-u', $mnt) == 0
+		  or system('fusermount3', '-uz', $mnt);
+		eval { $slowfs_h->finish; };
+	}
+}
+
+# Send commands to slowfs; read its settings and counters.
+sub slowfs_ctl
+{
+	my ($cmd) = @_;
+	open(my $fh, '>', $control) or die "cannot open $control: $!";
+	print $fh "$cmd\n" or die "cannot write to $control: $!";
+	close($fh) or die "slowfs refused \"$cmd\": $!";
+	return;
+}
+
+sub slowfs_counter
+{
+	my ($name) = @_;
+	my ($n) = slurp_file($control) =~ /\b$name (\d+)/;
+	return $n // -1;
+}
+
+# --- the cluster, a table on slowfs ------------------------------------------
+$node = PostgreSQL::Test::Cluster->new('faults');
+$node->init(extra => ['--data-checksums']);
+$node->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'pg_asyncscan'
+pg_asyncscan.io_workers = 2
+pg_asyncscan.min_relation_size = 0
+shared_buffers = 32MB
+max_parallel_workers_per_gather = 0
+autovacuum = off
+jit = off
+synchronize_seqscans = off
+});
+$node->start;
+
+mkdir "$mnt/ts" or die "mkdir $mnt/ts: $!";
+$node->safe_psql(
+	'postgres', qq{
+CREATE EXTENSION pg_asyncscan;
+CREATE TABLESPACE slow LOCATION '$mnt/ts';
+CREATE TABLE f (id int NOT NULL, pad text NOT NULL) TABLESPACE slow;
+INSERT INTO f SELECT i, repeat(md5(i::text), 6) FROM generate_series(1, 40000) i;
+VACUUM (FREEZE, ANALYZE) f;
+CREATE TABLE local_t AS SELECT i AS id FROM generate_series(1, 1000) i;
+CHECKPOINT;
+});
+my $relpath = $node->safe_psql('postgres', q{SELECT pg_relation_filepath('f')});
+like($relpath, qr{^pg_tblspc/\d+/PG_15_\d+/\d+/\d+$}, "table f is in the tablespace on slowfs ($relpath)");
+my ($suffix) = $relpath =~ m{(\d+/\d+)$};
+my $nblocks = $node->safe_psql('postgres', q{SELECT pg_relation_size('f') / 8192});
+cmp_ok($nblocks, ">", 1024, "table f has $nblocks blocks");
+is( $node->safe_psql(
+		'postgres',
+		q{SELECT relallvisible = relpages FROM pg_class WHERE relname = 'f'}),
+	't',
+	'table f is all-visible');
+
+my $query = q{SELECT count(*), sum(id), md5(string_agg(pad, ',' ORDER BY id)) FROM f};
+my $expected = $node->safe_psql('postgres',
+	"SET pg_asyncscan.enabled = off; $query");
+like($expected, qr/^40000\|800020000\|[0-9a-f]{32}$/, 'Seq Scan reference result');
+
+# Drop f's file from the page cache (through the mount), so that reads
+# reach slowfs.
+sub evict
+{
+	$node->safe_psql('postgres', 'CHECKPOINT');
+	system('sync');
+	my $file = $node->data_dir . "/$relpath";
+	system('dd', "if=$file", 'iflag=nocache', 'count=0', 'status=none') == 0
+	  or die "could not evict $file from the page cache";
+	return;
+}
+
+# Nothing left in the queue or arena (poll: abandoned requests may still
+# be running for a moment).
+sub arena_is_clean
+{
+	my ($name, $secs) = @_;
+	my $deadline = time() + ($secs // 10);
+	my $st;
+	while (1)
+	{
+		$st = $node->safe_psql('postgres',
+			q{SELECT arena_slots || '|' || free_slots || '|' || queued || '|' ||
+					 running || '|' || owners FROM pg_asyncscan_worker_status()});
+		last if $st =~ /^(\d+)\|\1\|0\|0\|0$/ || time() > $deadline;
+		usleep(100_000);
+	}
+	like($st, qr/^(\d+)\|\1\|0\|0\|0$/,
+		"$name: nothing left in the queue or arena (arena|free|queued|running|owners = $st)"
+	);
+	return;
+}
+
+# shared buffers empty: the worker scans read every block directly
+$node->restart;
+$node->safe_psql('postgres', 'SELECT pg_asyncscan_stats_reset()');
+
+my $s = $node->background_psql('postgres', on_error_stop => 0);
+$s->query_safe(
+	q{SET pg_asyncscan.io_method = 'worker';
+	  \set VERBOSITY verbose});
+
+sub run_error
+{
+	my ($sql) = @_;
+	$s->{stderr} = '';
+	my $out = $s->query($sql);
+	my $err = $s->{stderr};
+	$s->{stderr} = '';
+	return ($out, $err);
+}
+
+# a clean worker scan through slowfs, to start with
+evict();
+slowfs_ctl('reset-stats');
+foreach my $direct_io ('off', 'on')
+{
+	evict();
+	is($s->query_safe("SET pg_asyncscan.direct_io = $direct_io; $query"),
+		$expected, "no fault, direct_io $direct_io: worker scan on slowfs is right");
+}
+cmp_ok(slowfs_counter('reads'), '>', 0, 'the scans read through slowfs');
+
+# --- EIO on one block ----------------------------------------------------------
+my $bad_block = 300;
+slowfs_ctl("eio add $suffix " . ($bad_block * 8192) . ' 8192');
+foreach my $direct_io ('off', 'on')
+{
+	evict();
+	my $before = slowfs_counter('eio_injected');
+	my ($out, $err) =
+	  run_error("SET pg_asyncscan.direct_io = $direct_io; $query");
+	cmp_ok(slowfs_counter('eio_injected'), '>', $before,
+		"EIO, direct_io $direct_io: slowfs injected EIO");
+	like(
+		$err,
+		qr/ERROR:  58030: could not read blocks \d+\.\.\d+ of relation "f": Input\/output error/,
+		"EIO, direct_io $direct_io: ERROR with SQLSTATE 58030 names relation and blocks"
+	);
+	my ($first, $last) = $err =~ /could not read blocks (\d+)\.\.(\d+)/;
+	ok( defined $first && $first <= $bad_block && $bad_block <= $last,
+		"EIO, direct_io $direct_io: the block range (" . ($first // '?') . '..'
+		  . ($last // '?') . ") holds block $bad_block");
+	like(
+		$err,
+		qr/DETAIL:  The read was issued by pg_asyncscan.io_method "worker"\./,
+		"EIO, direct_io $direct_io: DETAIL names the worker method");
+	is($s->query_safe('SELECT count(*), sum(id) FROM local_t'),
+		'1000|500500', "EIO, direct_io $direct_io: the session goes on working");
+	arena_is_clean("EIO, direct_io $direct_io");
+}
+is( $node->safe_psql(
+		'postgres',
+		q{SELECT errors >= 2 FROM pg_asyncscan_stats WHERE io_method = 'worker'}),
+	't',
+	'pg_asyncscan_stats counts the failed reads for the worker method');
+
+slowfs_ctl("eio clear");
+evict();
+is($s->query_safe("SET pg_asyncscan.direct_io = on; $query"),
+	$expected, 'EIO cleared: the same session scans correctly');
+
+# --- short reads (O_DIRECT: the worker reads the rest) ------------------------
+# Every read covering the second half of block 300 ends there; the retry
+# from there on is whole.  (Buffered reads are left out: the kernel takes
+# a short FUSE reply as end of file and zero-fills the page.)
+slowfs_ctl('short add ' . $suffix . ' ' . ($bad_block * 8192 + 4096) . ' 4096');
+foreach my $round (1 .. 2)
+{
+	evict();
+	my $before = slowfs_counter('short_injected');
+	is($s->query_safe("SET pg_asyncscan.direct_io = on; $query"),
+		$expected, "short read, round $round: results are right");
+	cmp_ok(slowfs_counter('short_injected'), '>', $before,
+		"short read, round $round: slowfs injected a short read");
+}
+arena_is_clean('short reads');
+
+# A read that stops dead at block 300: premature end of file
+slowfs_ctl('clear');
+slowfs_ctl('short add ' . $suffix . ' ' . ($bad_block * 8192) . ' 0');
+{
+	evict();
+	my ($out, $err) = run_error("SET pg_asyncscan.direct_io = on; $query");
+	like(
+		$err,
+		qr/ERROR:  XX001: could not read blocks (\d+)\.\.(\d+) of relation "f": read only (\d+) of (\d+) bytes/,
+		'premature end of file: ERROR says how much was read');
+	my ($first, $last, $got, $want) = $err =~
+	  /could not read blocks (\d+)\.\.(\d+) of relation "f": read only (\d+) of (\d+) bytes/;
+	if (defined $first)
+	{
+		is($want, ($last - $first + 1) * 8192, 'premature end of file: M is the read size');
+		is($got, ($bad_block - $first) * 8192,
+			'premature end of file: N ends where the read was cut');
+	}
+	like($err, qr/DETAIL:  The read was issued by pg_asyncscan.io_method "worker"\./,
+		'premature end of file: DETAIL names the worker method');
+	arena_is_clean('premature end of file');
+}
+slowfs_ctl('clear');
+evict();
+is($s->query_safe("SET pg_asyncscan.direct_io = on; $query"),
+	$expected, 'faults cleared: the session scans correctly');
+
+# --- slow reads: cancel and terminate while workers read for us -----------------
+# One second per read request: requests stay RUNNING in a worker long
+# after their owner has gone, so the owner must abandon them and the
+# worker free them.
+slowfs_ctl('read-latency 1000000');
+my $running_sql = q{SELECT running > 0 FROM pg_asyncscan_worker_status()};
+
+sub wait_running
+{
+	my $deadline = time() + 10;
+	while (time() < $deadline)
+	{
+		return 1 if $node->safe_psql('postgres', $running_sql) eq 't';
+		usleep(50_000);
+	}
+	return 0;
+}
+
+{
+	evict();
+	my $pid = $s->query_safe('SELECT pg_backend_pid()');
+	$s->query_until(qr/started/,
+		"\\echo started\nSET pg_asyncscan.direct_io = on;\n$query;\n");
+	ok(wait_running(), 'slow reads: workers are reading for the scan');
+	my $t0 = time();
+	$node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)");
+	my ($out, $err) = run_error('SELECT 1');
+	my $took = time() - $t0;
+	like($err, qr/canceling statement due to user request/,
+		'slow reads: the scan is cancelled');
+	note sprintf('cancel answered after %.2f s', $took);
+	my $st = $node->safe_psql('postgres',
+		q{SELECT running || '|' || owners FROM pg_asyncscan_worker_status()});
+	note "right after the cancel: running|owners = $st";
+	arena_is_clean('slow reads, after the cancel');
+}
+{
+	evict();
+	my $v = $node->background_psql('postgres', on_error_stop => 0);
+	$v->query_safe(
+		"SET pg_asyncscan.io_method = 'worker'; SET pg_asyncscan.direct_io = on");
+	my $vpid = $v->query_safe('SELECT pg_backend_pid()');
+	$v->query_until(qr/started/, "\\echo started\n$query;\n");
+	ok(wait_running(), 'slow reads: workers are reading for the scan to be terminated');
+	$node->safe_psql('postgres', "SELECT pg_terminate_backend($vpid)");
+	eval { $v->quit; };
+	my $deadline = time() + 10;
+	while (time() < $deadline
+		&& $node->safe_psql('postgres',
+			"SELECT count(*) FROM pg_stat_activity WHERE pid = $vpid") ne '0')
+	{
+		usleep(50_000);
+	}
+	is($node->safe_psql('postgres',
+			"SELECT count(*) FROM pg_stat_activity WHERE pid = $vpid"),
+		'0', 'slow reads: the terminated backend is gone');
+	arena_is_clean('slow reads, after pg_terminate_backend');
+}
+
+slowfs_ctl('read-latency 0');
+evict();
+is($s->query_safe("SET pg_asyncscan.direct_io = off; $query"),
+	$expected, 'after all faults: worker scans are right');
+
+# The EIO is real: a Seq Scan fails on it too, with PostgreSQL's own
+# message.  (Last: the failed buffered read leaves block 300 behind in
+# shared buffers, so later scans would read it through shared buffers.)
+slowfs_ctl("eio add $suffix " . ($bad_block * 8192) . ' 8192');
+evict();
+my (undef, $seq_err) = run_error("SET pg_asyncscan.enabled = off; $query");
+like(
+	$seq_err,
+	qr/could not read block $bad_block in file ".*": Input\/output error/,
+	'a Seq Scan meets the same EIO');
+slowfs_ctl('clear');
+$s->quit;
+
+$node->stop;
+my $log = slurp_file($node->logfile);
+unlike($log, qr/TRAP|PANIC|terminated by signal|was terminated by/,
+	'no crash, assertion failure or PANIC in the server log');
+
+done_testing();
