@@ -37,11 +37,15 @@ extern PGDLLEXPORT void _PG_init(void);
  * smgr_rlocator) and replaced INIT_BUFFERTAG by InitBufferTag().
  */
 #if PG_VERSION_NUM >= 160000
+#define asyncscan_read_recent_buffer(rel, blkno, buffer) \
+	ReadRecentBuffer((rel)->rd_locator, MAIN_FORKNUM, (blkno), (buffer))
 #define asyncscan_smgr_path(smgr) \
 	relpath((smgr)->smgr_rlocator, MAIN_FORKNUM)
 #define asyncscan_init_buffer_tag(tag, rel, blkno) \
 	InitBufferTag((tag), &(rel)->rd_locator, MAIN_FORKNUM, (blkno))
 #else
+#define asyncscan_read_recent_buffer(rel, blkno, buffer) \
+	ReadRecentBuffer((rel)->rd_node, MAIN_FORKNUM, (blkno), (buffer))
 #define asyncscan_smgr_path(smgr) \
 	relpath((smgr)->smgr_rnode, MAIN_FORKNUM)
 #define asyncscan_init_buffer_tag(tag, rel, blkno) \

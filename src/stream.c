@@ -81,6 +81,8 @@ typedef struct StreamEntry
 	BlockNumber blkno;
 	uint8		kind;			/* StreamEntryKind */
 	int16		read_index;		/* reads[] slot, for ENTRY_DIRECT */
+	Buffer		recent;			/* buffer that held it when classified, for
+								 * ReadRecentBuffer; or InvalidBuffer */
 } StreamEntry;
 
 /* Why a direct copy was dropped after its read */
@@ -163,15 +165,15 @@ bool		asyncscan_direct_io = false;
 static void stream_drain_callback(void *arg);
 static void look_ahead(AsyncScanStream *stream);
 static bool classify_block(AsyncScanStream *stream, BlockNumber blkno,
-						   bool *in_buffers);
-static bool block_in_shared_buffers(Relation rel, BlockNumber blkno);
+						   Buffer *recent);
+static Buffer block_in_shared_buffers(Relation rel, BlockNumber blkno);
 static DirectCheck check_direct_page(AsyncScanStream *stream, Page page,
 									 BlockNumber blkno);
 static void stage_forming_read(AsyncScanStream *stream);
 static void submit_staged(AsyncScanStream *stream);
 static void release_consumed_reads(AsyncScanStream *stream);
 static void read_buffered(AsyncScanStream *stream, BlockNumber blkno,
-						  AsyncScanPage *page);
+						  Buffer recent, AsyncScanPage *page);
 static void advise_block(AsyncScanStream *stream, BlockNumber blkno);
 static void flush_advice(AsyncScanStream *stream);
 static int	open_segment(AsyncScanStream *stream, int segno, int extra_flags);
@@ -460,11 +462,11 @@ asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
 				case DIRECT_OK:
 					break;
 			}
-			read_buffered(stream, blkno, page);
+			read_buffered(stream, blkno, InvalidBuffer, page);
 		}
 	}
 	else
-		read_buffered(stream, blkno, page);
+		read_buffered(stream, blkno, entry->recent, page);
 
 	stream->window_head = (stream->window_head + 1) % stream->max_distance;
 	stream->window_count--;
@@ -532,7 +534,7 @@ look_ahead(AsyncScanStream *stream)
 	{
 		BlockNumber blkno;
 		StreamEntry *entry;
-		bool		in_buffers;
+		Buffer		recent;
 
 		if (BlockNumberIsValid(stream->pending_block))
 		{
@@ -554,7 +556,8 @@ look_ahead(AsyncScanStream *stream)
 
 		entry = &stream->entries[(stream->window_head + stream->window_count) %
 								 stream->max_distance];
-		if (classify_block(stream, blkno, &in_buffers))
+		entry->recent = InvalidBuffer;
+		if (classify_block(stream, blkno, &recent))
 		{
 			AsyncScanRead *read;
 
@@ -609,7 +612,8 @@ look_ahead(AsyncScanStream *stream)
 				stage_forming_read(stream);
 			entry->kind = ENTRY_BUFFERED;
 			entry->read_index = -1;
-			if (in_buffers)
+			entry->recent = recent;
+			if (BufferIsValid(recent))
 				stream->distance = Max(stream->distance - 1, 1);
 			else
 				advise_block(stream, blkno);
@@ -644,10 +648,11 @@ look_ahead(AsyncScanStream *stream)
  * now (rule 4), which the buffered path uses to skip advice.
  */
 static bool
-classify_block(AsyncScanStream *stream, BlockNumber blkno, bool *in_buffers)
+classify_block(AsyncScanStream *stream, BlockNumber blkno, Buffer *recent)
 {
-	*in_buffers = block_in_shared_buffers(stream->rel, blkno);
-	if (*in_buffers || !stream->direct_allowed || stream->fds_exhausted)
+	*recent = block_in_shared_buffers(stream->rel, blkno);
+	if (BufferIsValid(*recent) || !stream->direct_allowed ||
+		stream->fds_exhausted)
 		return false;
 
 	/* rule 3: the visibility map says all-visible */
@@ -662,9 +667,11 @@ classify_block(AsyncScanStream *stream, BlockNumber blkno, bool *in_buffers)
 /*
  * Rule 4: is the block in shared buffers?  A lookup in the buffer mapping
  * table under its partition lock, as BufferAlloc does; a buffer that is
- * still being read in counts as present.
+ * still being read in counts as present.  Returns the buffer that holds it
+ * (a hint for ReadRecentBuffer: it may hold another block by the time it
+ * is read), or InvalidBuffer.
  */
-static bool
+static Buffer
 block_in_shared_buffers(Relation rel, BlockNumber blkno)
 {
 	BufferTag	tag;
@@ -680,7 +687,7 @@ block_in_shared_buffers(Relation rel, BlockNumber blkno)
 	buf_id = BufTableLookup(&tag, hash);
 	LWLockRelease(partition_lock);
 
-	return buf_id >= 0;
+	return buf_id >= 0 ? buf_id + 1 : InvalidBuffer;
 }
 
 /*
@@ -726,7 +733,7 @@ check_direct_page(AsyncScanStream *stream, Page page, BlockNumber blkno)
 	if (!PageIsAllVisible(page))
 		return DIRECT_NOT_ALL_VISIBLE;
 
-	if (block_in_shared_buffers(stream->rel, blkno))
+	if (BufferIsValid(block_in_shared_buffers(stream->rel, blkno)))
 		return DIRECT_IN_BUFFERS;
 
 	return DIRECT_OK;
@@ -816,14 +823,26 @@ release_consumed_reads(AsyncScanStream *stream)
  * shared-buffer hit or a read by watching the buffer usage counters.
  */
 static void
-read_buffered(AsyncScanStream *stream, BlockNumber blkno, AsyncScanPage *page)
+read_buffered(AsyncScanStream *stream, BlockNumber blkno, Buffer recent,
+			  AsyncScanPage *page)
 {
 	int64		hits_before = pgBufferUsage.shared_blks_hit +
 		pgBufferUsage.local_blks_hit;
 	Buffer		buffer;
 
-	buffer = ReadBufferExtended(stream->rel, MAIN_FORKNUM, blkno,
-								RBM_NORMAL, stream->strategy);
+	/*
+	 * A block that was in shared buffers when it entered the window is most
+	 * likely still in the same buffer: pin it there without a second
+	 * mapping lookup.  Only without a bulk-read strategy, because
+	 * ReadRecentBuffer raises the usage count as an unstrategied read does.
+	 */
+	if (BufferIsValid(recent) && stream->strategy == NULL &&
+		!RelationUsesLocalBuffers(stream->rel) &&
+		asyncscan_read_recent_buffer(stream->rel, blkno, recent))
+		buffer = recent;
+	else
+		buffer = ReadBufferExtended(stream->rel, MAIN_FORKNUM, blkno,
+									RBM_NORMAL, stream->strategy);
 	if (pgBufferUsage.shared_blks_hit + pgBufferUsage.local_blks_hit > hits_before)
 		stream->stats->pages_hit++;
 	else
