@@ -1,0 +1,274 @@
+#!/bin/bash
+# bench/run.sh -- the pg_asyncscan benchmark suite in one command.
+#
+#   bash bench/run.sh [--quick | --full] [options]
+#
+# Runs the whole matrix (Seq Scan and AsyncSeqScan on PostgreSQL 15 with
+# every io_method, direct_io off/on and tuned settings; PostgreSQL 18 with
+# io_method = sync, worker, io_uring as the anchor; cache cold, OS-warm and
+# shared-buffer-hot; 1, 2 and 4 clients; slow storage through
+# test/tools/slowfs at 0.5 ms and 2 ms per read request; OLTP at a fixed
+# rate next to a scanning client) and writes report.md, results.json and
+# PNG plots into bench/results/<timestamp>-<mode>/.  Progress (case, run,
+# elapsed, estimated time left) goes to the terminal and to run.log there.
+#
+#   --quick           (default) scale 50 (640 MB), fewer configurations in
+#                     the 2/4-client, slow-storage and mixed groups: ~10 min
+#   --full            scale 150 (1.9 GB), every configuration: ~45-60 min
+#   --runs N          timed runs per case (default 5)
+#   --scale N         pgbench scale of the main table
+#   --only LIST       only these groups (ids or prefixes: hot, warm-c1,
+#                     cold, slow500, slow2000, mixed)
+#   --configs LIST    only these configurations (bench/matrix.py --list)
+#   --skip LIST       leave out: pg18, slow, mixed
+#   --ref REF         build pg_asyncscan from git REF (git archive) instead
+#                     of the working tree
+#   --no-build        reuse the pg_asyncscan.so of the previous run
+#   --fresh-data      regenerate the clusters and tables
+#   --out DIR         result directory (default bench/results/<ts>-<mode>)
+#   --report DIR      only (re)write DIR/report.md and plots from its
+#                     results.json, measure nothing
+#   --clean           stop and remove everything under the work directory
+#                     (clusters, data, slowfs mount); keeps the PostgreSQL 18
+#                     build; then exit
+#
+# Needs root (drop_caches, apt-get, mounting slowfs); servers, initdb and
+# slowfs run as the postgres user.  Work directory (clusters, data, kept
+# between runs): /var/tmp/pg_asyncscan-bench; PostgreSQL 18 build and
+# slowfs binary: /var/cache/pg_asyncscan-bench (built once).  Ports 5491
+# (PostgreSQL 15) and 5492 (PostgreSQL 18).  The servers are stopped and
+# slowfs unmounted when the script ends, however it ends.
+#
+# Environment: BENCH_WORK, BENCH_CACHE override the two directories.
+
+set -Eeuo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=test/lib.sh
+. "$ROOT/test/lib.sh"
+
+WORK=${BENCH_WORK:-/var/tmp/pg_asyncscan-bench}
+CACHE=${BENCH_CACHE:-/var/cache/pg_asyncscan-bench}
+MODE=quick
+OUT=
+REF=
+BUILD=1
+CLEAN=0
+REPORT_ONLY=
+PYARGS=()
+SKIP=
+
+ORIG_ARGS=("$@")
+usage() { sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+		--quick) MODE=quick ;;
+		--full) MODE=full ;;
+		--runs | --scale | --only | --configs)
+			[ $# -ge 2 ] || asyncscan_die "$1 needs a value"
+			PYARGS+=("$1" "$2")
+			shift
+			;;
+		--skip)
+			[ $# -ge 2 ] || asyncscan_die "$1 needs a value"
+			SKIP=$2
+			PYARGS+=("$1" "$2")
+			shift
+			;;
+		--ref)
+			[ $# -ge 2 ] || asyncscan_die "$1 needs a value"
+			REF=$2
+			shift
+			;;
+		--out)
+			[ $# -ge 2 ] || asyncscan_die "$1 needs a value"
+			OUT=$2
+			shift
+			;;
+		--report)
+			[ $# -ge 2 ] || asyncscan_die "$1 needs a value"
+			REPORT_ONLY=$2
+			shift
+			;;
+		--no-build) BUILD=0 ;;
+		--fresh-data) PYARGS+=(--fresh-data) ;;
+		--clean) CLEAN=1 ;;
+		-h | --help)
+			usage
+			exit 0
+			;;
+		*) asyncscan_die "unknown argument: $1 (try --help)" ;;
+	esac
+	shift
+done
+
+if [ -n "$REPORT_ONLY" ]; then
+	exec python3 "$HERE/report.py" "$REPORT_ONLY"
+fi
+
+asyncscan_require_root "$0" "$@"
+
+PG18_DIR=$CACHE/pg18
+SLOWFS_BIN=$CACHE/slowfs/slowfs
+LIBDIR=$WORK/lib
+
+# stop_everything -- our servers (only those whose data directory is under
+# $WORK) and our slowfs mount; never fails
+stop_everything()
+{
+	local d pg_ctl
+	for d in "$WORK/pg15/data" "$WORK/pg18/data"; do
+		[ -f "$d/postmaster.pid" ] || continue
+		pg_ctl=$PG_BINDIR/pg_ctl
+		[ "$d" = "$WORK/pg18/data" ] && pg_ctl=$PG18_DIR/bin/pg_ctl
+		[ -x "$pg_ctl" ] || continue
+		runuser -u postgres -- "$pg_ctl" -D "$d" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+			runuser -u postgres -- "$pg_ctl" -D "$d" -m immediate -w -t 30 stop \
+				>/dev/null 2>&1 || true
+	done
+	if grep -qs " $WORK/slowfs-mnt " /proc/self/mountinfo; then
+		runuser -u postgres -- fusermount3 -u "$WORK/slowfs-mnt" 2>/dev/null ||
+			fusermount3 -uz "$WORK/slowfs-mnt" 2>/dev/null || true
+	fi
+}
+
+if [ "$CLEAN" = 1 ]; then
+	stop_everything
+	asyncscan_log "removing $WORK (the PostgreSQL 18 build in $CACHE stays)"
+	rm -rf "$WORK"
+	exit 0
+fi
+
+PY_PID=
+cleanup()
+{
+	local rc=$?
+	set +e
+	trap - EXIT INT TERM HUP
+	stop_everything
+	exit "$rc"
+}
+# on_signal MESSAGE RC -- stop the harness (it stops its servers and saves
+# what it measured), then exit through cleanup
+on_signal()
+{
+	echo "$1: stopping" >&2
+	if [ -n "$PY_PID" ]; then
+		kill -TERM "$PY_PID" 2>/dev/null
+		wait "$PY_PID" 2>/dev/null
+	fi
+	exit "$2"
+}
+trap cleanup EXIT
+trap 'on_signal interrupted 130' INT
+trap 'on_signal terminated 143' TERM HUP
+
+T_START=$(date +%s)
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT=${OUT:-$HERE/results/$STAMP-$MODE}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+# the log keeps running through an interrupt, to record how it ended
+exec > >(trap '' INT TERM HUP; exec tee -a "$OUT/run.log") 2>&1
+asyncscan_log "pg_asyncscan benchmark, mode $MODE, results in $OUT"
+
+# --- packages --------------------------------------------------------------
+ASYNCSCAN_PACKAGES+=(gnuplot-nox fuse3 libfuse3-dev util-linux python3)
+asyncscan_install_deps
+stop_everything
+
+# --- PostgreSQL 18 (built once, cached) -------------------------------------
+if [[ ",$SKIP," != *",pg18,"* ]]; then
+	bash "$HERE/build_pg18.sh" "$CACHE"
+fi
+
+# --- slowfs (built when its source changed) --------------------------------
+if [[ ",$SKIP," != *",slow,"* ]]; then
+	sum=$(sha256sum "$ROOT/test/tools/slowfs.c" | cut -d' ' -f1)
+	if [ ! -x "$SLOWFS_BIN" ] || [ "$(cat "$SLOWFS_BIN.sha256" 2>/dev/null)" != "$sum" ]; then
+		asyncscan_log "building slowfs ($ROOT/test/tools/slowfs.c)"
+		mkdir -p "$(dirname "$SLOWFS_BIN")"
+		# shellcheck disable=SC2046
+		cc -O2 -Wall -Wextra $(pkg-config --cflags fuse3) -o "$SLOWFS_BIN" \
+			"$ROOT/test/tools/slowfs.c" $(pkg-config --libs fuse3) -lpthread
+		echo "$sum" >"$SLOWFS_BIN.sha256"
+	fi
+	PYARGS+=(--slowfs "$SLOWFS_BIN")
+fi
+
+# --- pg_asyncscan -------------------------------------------------------------
+# Built from a copy of the tree (or of git REF) and loaded by the bench
+# clusters from a private directory (dynamic_library_path), so a
+# "make install" by someone else on this machine during the run does not
+# change the library under test.  The system installation is only used by
+# CREATE EXTENSION when the data are first generated (and made with
+# "make install" if it is missing).
+mkdir -p "$WORK"
+chown postgres: "$WORK"
+BUILD_INFO=$OUT/build.txt
+if [ "$BUILD" = 1 ]; then
+	SRC=$WORK/build/src
+	rm -rf "$WORK/build"
+	mkdir -p "$SRC"
+	if [ -n "$REF" ]; then
+		asyncscan_log "pg_asyncscan from git $REF"
+		git -C "$ROOT" archive "$REF" | tar -C "$SRC" -xf -
+		chown -R postgres: "$WORK/build"
+		DESCRIBE=$(git -C "$ROOT" describe --always "$REF" 2>/dev/null || echo "$REF")
+		COMMIT=$(git -C "$ROOT" rev-parse "$REF")
+	else
+		asyncscan_log "pg_asyncscan from the working tree $ROOT"
+		asyncscan_copy_tree "$ROOT" "$SRC"
+		DESCRIBE=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+		COMMIT=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
+	fi
+	chown -R postgres: "$WORK/build"
+	asyncscan_as_pg make -C "$SRC" -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >/dev/null ||
+		asyncscan_die "pg_asyncscan build failed"
+	mkdir -p "$LIBDIR"
+	install -m 755 "$SRC/pg_asyncscan.so" "$LIBDIR/pg_asyncscan.so"
+	if [ ! -f "$("$PG_CONFIG" --sharedir)/extension/pg_asyncscan.control" ]; then
+		asyncscan_log "pg_asyncscan not installed yet: make install"
+		make -C "$SRC" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+	fi
+	{
+		echo "pg_asyncscan_source=${REF:-working tree}"
+		echo "pg_asyncscan_describe=$DESCRIBE"
+		echo "pg_asyncscan_commit=$COMMIT"
+		if [ -z "$REF" ]; then
+			echo "pg_asyncscan_dirty_files=$(git -C "$ROOT" status --porcelain -- src \
+				Makefile pg_asyncscan.control 'pg_asyncscan--*.sql' 2>/dev/null |
+				awk '{print $2}' | tr '\n' ' ')"
+		fi
+	} >"$WORK/lib/build.txt"
+fi
+[ -f "$LIBDIR/pg_asyncscan.so" ] || asyncscan_die "no $LIBDIR/pg_asyncscan.so: run without --no-build"
+{
+	cat "$WORK/lib/build.txt" 2>/dev/null
+	echo "pg_asyncscan_so_sha256=$(sha256sum "$LIBDIR/pg_asyncscan.so" | cut -d' ' -f1)"
+	echo "liburing=$(dpkg-query -W -f='${Version}' liburing2 2>/dev/null)"
+	echo "gcc=$(gcc -dumpfullversion 2>/dev/null)"
+	echo "pg15_package=$(dpkg-query -W -f='${Version}' "postgresql-$PG_MAJOR" 2>/dev/null)"
+	[ -f "$PG18_DIR/.built" ] && sed 's/^/pg18_build=/' "$PG18_DIR/.built"
+	echo "slowfs_sha256=$(sha256sum "$ROOT/test/tools/slowfs.c" | cut -d' ' -f1)"
+	echo "bench_commit=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null)"
+	echo "command=bash bench/run.sh ${ORIG_ARGS[*]}"
+} >"$BUILD_INFO"
+
+# --- the matrix -----------------------------------------------------------------
+# in the background, so that a signal to this script is handled at once
+python3 "$HERE/matrix.py" --mode "$MODE" --out "$OUT" --lib "$LIBDIR" \
+	--pg18 "$PG18_DIR" --workdir "$WORK" "${PYARGS[@]}" &
+PY_PID=$!
+rc=0
+wait "$PY_PID" || rc=$?
+PY_PID=
+[ "$rc" = 0 ] || asyncscan_die "the benchmark harness failed (exit $rc); see $OUT/run.log"
+stop_everything
+
+# --- report -----------------------------------------------------------------------
+python3 "$HERE/report.py" "$OUT"
+asyncscan_log "done in $(( ($(date +%s) - T_START) / 60 )) min $(( ($(date +%s) - T_START) % 60 )) s:" \
+	"$OUT/report.md"
