@@ -347,13 +347,7 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 	stream->io.db_oid = asyncscan_rel_db_oid(rel);
 	stream->io.rel_number = asyncscan_rel_number(rel);
 	stream->io.direct_io = stream->direct_io;
-	if (stream->direct_allowed && stream->nblocks > 0)
-	{
-		Size		size = (Size) stream->io_depth * stream->combine_limit * BLCKSZ;
-
-		stream->arena = (char *) TYPEALIGN(ASYNCSCAN_IO_ALIGN,
-										   palloc(size + ASYNCSCAN_IO_ALIGN));
-	}
+	/* the read memory is allocated by the first direct read (look_ahead) */
 
 	/* from here on, an ERROR must drain before this memory goes away */
 	stream->drain_callback.func = stream_drain_callback;
@@ -586,6 +580,17 @@ look_ahead(AsyncScanStream *stream)
 					break;
 				}
 
+				if (stream->arena == NULL)
+				{
+					/* a scan of cached or not all-visible pages never needs it */
+					Size		size = (Size) stream->io_depth *
+						stream->combine_limit * BLCKSZ;
+
+					stream->arena = (char *)
+						TYPEALIGN(ASYNCSCAN_IO_ALIGN,
+								  MemoryContextAlloc(stream->cxt,
+													 size + ASYNCSCAN_IO_ALIGN));
+				}
 				slot = (stream->read_head + stream->nreads) % stream->io_depth;
 				read = &stream->reads[slot];
 				Assert(read->state == ASYNCSCAN_READ_IDLE);
