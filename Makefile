@@ -33,7 +33,7 @@ REGRESS_LARGE = segment
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 # isolation tests (test/specs, test/expected)
-ISOLATION = concurrent_writers
+ISOLATION = concurrent_writers serializable_skew
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso
 
 # TAP tests (test/t)
