@@ -268,7 +268,12 @@ class Report:
           "PGC_POSTMASTER and is set by restarting the server with `-c io_method=...`. "
           "Each configuration's plan is checked once before measuring (AsyncSeqScan or "
           "Seq Scan as expected).")
-        w(f"- Every case is run {d['runs']} times, in rounds: each round runs every "
+        more = {g["id"]: g.get("runs", d["runs"]) for g in d["groups"]
+                if g.get("runs", d["runs"]) != d["runs"]}
+        runs_txt = f"{d['runs']} times" + (
+            " (" + ", ".join(f"{v} in {k}" for k, v in more.items()) + ": the groups the "
+            "targets are judged on)" if more else "")
+        w(f"- Every case is run {runs_txt}, in rounds: each round runs every "
           f"configuration of the group once, in an order rotated from round to round, so "
           f"slow drifts of the shared machine hit all configurations alike. Tables give "
           f"the median, min–max and the inter-quartile range.")
@@ -409,8 +414,11 @@ set bmargin 7
         data = "# clients " + " ".join(cfgs) + "\n"
         for i, n in enumerate(cl):
             data += f"{n} " + " ".join(rows[j][i] for j in range(len(cfgs))) + "\n"
+        palette = ["#555555", "#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b",
+                   "#d62728", "#ff7f0e", "#e377c2", "#bcbd22", "#7f7f7f", "#000080"]
         plots = ", ".join(
             f"'{kind}-clients.dat' using 1:{j + 2} with linespoints lw 2 pt {j + 4} "
+            f"lc rgb '{palette[j % len(palette)]}' "
             f"title \"{self.short(cid)}\"" for j, cid in enumerate(cfgs))
         script = f"""set title "{kind}: scans per second (all clients together) vs. clients"
 set xlabel "clients (each scans the whole table once, all at the same time)"
@@ -525,7 +533,7 @@ plot {cols}
           f"running the scan in a loop (`pgbench -f bench/sql/scan.sql -c 1 -T "
           f"{self.d['mixed_secs']}`) with the configuration given, OS page cache warm. "
           f"OLTP latency is per transaction from pgbench's log, measured from the "
-          f"scheduled start (so it includes schedule lag), median over {self.d['runs']} "
+          f"scheduled start (so it includes schedule lag), median over {g.get('runs', self.d['runs'])} "
           f"runs of each run's statistic (min–max of p99 in brackets). The OLTP UPDATEs "
           f"clear all-visible bits; the tables are vacuumed after each run.")
         w()
@@ -566,7 +574,7 @@ set key top left
 set bmargin 6
 plot 'mixed.dat' using 2:xtic(1) title 'avg', '' using 3 title 'p95', '' using 4 title 'p99'
 """
-        png = self.plot("mixed", script, {"mixed.dat": "\n".join(rows) + "\n"})
+        png = self.plot("mixed", script, {"mixed.dat": "\n".join(rows) + "\n"}) if rows else None
         if png:
             w(f"![mixed]({png})")
             w()
@@ -584,7 +592,7 @@ set key outside right
 set yrange [0:*]
 plot {", ".join(plots)}
 """
-        png = self.plot("mixed-timeline", script, data)
+        png = self.plot("mixed-timeline", script, data) if plots else None
         if png:
             w(f"![mixed-timeline]({png})")
             w()
