@@ -19,7 +19,7 @@
 #     tcl, LDAP, GSSAPI, SELinux, systemd, ...);
 #   - apt-get source postgresql-18 (no build-dep, no dpkg-buildpackage:
 #     a plain ./configure && make -j$(nproc) && make install);
-# It takes about 4-5 minutes on 2 cores.
+# It takes 4-10 minutes on 2 cores (10 when the machine is busy).
 
 set -Eeuo pipefail
 
@@ -92,7 +92,7 @@ CONF=(--prefix="$PREFIX" --with-liburing --with-icu --with-lz4 --with-openssl
 log "configure ${CONF[*]}"
 "$srcdir/configure" "${CONF[@]}" >configure.log 2>&1 ||
 	{ tail -n 30 configure.log >&2; die "configure failed (log: $build/configure.log)"; }
-log "make -j$(nproc) (about 4 minutes)"
+log "make -j$(nproc) (4-10 minutes)"
 t0=$(date +%s)
 make -s -j"$(nproc)" >make.log 2>&1 ||
 	{ tail -n 30 make.log >&2; die "make failed (log: $build/make.log)"; }

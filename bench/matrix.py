@@ -259,6 +259,8 @@ def machine_info(workdir):
     m["os"] = sh(". /etc/os-release && echo \"$PRETTY_NAME\"")
     m["debian_version"] = sh("cat /etc/debian_version")
     m["virt"] = sh("systemd-detect-virt 2>/dev/null")
+    m["virt_vm"] = sh("systemd-detect-virt --vm 2>/dev/null")
+    m["virt_container"] = sh("systemd-detect-virt --container 2>/dev/null")
     src = sh(f"findmnt -no SOURCE,FSTYPE --target {workdir}")
     m["workdir_fs"] = src
     dev = src.split()[0] if src else ""

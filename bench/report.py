@@ -187,7 +187,9 @@ class Report:
         w("| | |")
         w("|---|---|")
         w(f"| machine | {m.get('nproc')} vCPUs ({m.get('cpu_model', '?')}), "
-          f"{m.get('mem_total_gb')} GB RAM, virtualisation: {m.get('virt') or 'none detected'}, "
+          f"{m.get('mem_total_gb')} GB RAM, systemd-detect-virt: "
+          + (f"vm {m.get('virt_vm')}, container {m.get('virt_container')}"
+             if "virt_vm" in m else f"{m.get('virt')}") + ", "
           f"{m.get('os')} ({m.get('debian_version')}), kernel {m.get('kernel')} |")
         w(f"| disk | {m.get('workdir_fs')} on `/dev/{m.get('disk')}` ({m.get('disk_lsblk')}); "
           f"read_ahead_kb={m.get('disk_read_ahead_kb')}, max_sectors_kb="
@@ -199,8 +201,7 @@ class Report:
               f"{statistics.median(loads):.2f} (start {' '.join(m.get('loadavg_start', []))}, "
               f"end {' '.join(ex.get('loadavg_end', []))}) |")
         p15, p18 = st.get("pg15", {}), st.get("pg18", {})
-        w(f"| PostgreSQL 15 | {p15.get('server_version')} (Debian package "
-          f"{self.build.get('pg15_package', '?')}) |")
+        w(f"| PostgreSQL 15 | {p15.get('server_version')}, Debian's package |")
         if p18:
             w(f"| PostgreSQL 18 | {p18.get('server_version')}, built from Debian's source package: "
               f"{self.build.get('pg18_build', '?')} |")
@@ -212,7 +213,9 @@ class Report:
           + f"), .so sha256 {self.build.get('pg_asyncscan_so_sha256', '?')[:16]}…, liburing "
           f"{self.build.get('liburing', '?')}, gcc {self.build.get('gcc', '?')} |")
         w()
-        w("Settings of both clusters (same for PostgreSQL 15 and 18):")
+        w("Settings as the servers reported them. Set by the benchmark, the same for both: "
+          "shared_buffers, max_parallel_workers_per_gather, jit, autovacuum, data "
+          "checksums; the rest are each version's defaults:")
         w()
         keys = ["shared_buffers", "max_parallel_workers_per_gather", "jit",
                 "effective_io_concurrency", "maintenance_io_concurrency",
@@ -249,7 +252,7 @@ class Report:
                    "slow": "slow storage (slowfs)"}
             for k, v in sorted(tables.items()):
                 w(f"| {k} | {use.get(v['kind'], v['kind'])} | {v['scale']} | "
-                  f"{v['bytes'] / 2**20:,.0f} MB | {v['rows']:,} | {v['tablespace']} |")
+                  f"{v['bytes'] / 2**20:,.0f} MB | {v['scale'] * 100000:,} | {v['tablespace']} |")
             w()
 
     def method(self):
@@ -370,7 +373,7 @@ set bmargin 7
             w(f"## {title}")
             w()
             if t:
-                w(f"pgbench_accounts: {t['bytes'] / 2**20:,.0f} MB, {t['rows']:,} rows "
+                w(f"pgbench_accounts: {t['bytes'] / 2**20:,.0f} MB, {t['scale'] * 100000:,} rows "
                   f"(scale {t['scale']}).")
                 w()
             for gid in gids:
@@ -446,7 +449,7 @@ plot {plots}
         w(f"A tablespace on test/tools/slowfs, a FUSE passthrough that sleeps a fixed time "
           f"in every read request that reaches it, backed by a directory on the same "
           f"local disk. Table: pgbench_accounts "
-          + (f"{t['bytes'] / 2**20:,.0f} MB, {t['rows']:,} rows (scale {t['scale']})"
+          + (f"{t['bytes'] / 2**20:,.0f} MB, {t['scale'] * 100000:,} rows (scale {t['scale']})"
              if t else "") + f". Cold runs (restart + drop caches, which empties the FUSE "
           f"page cache too).")
         w()
@@ -478,10 +481,13 @@ plot {plots}
                     continue
                 r1 = self.ratio(gid, cid, "pg15_seqscan")
                 r2 = self.ratio(gid, cid, "pg18_uring")
+                if not r1:
+                    w(f"| {self.label(cid)} | {fnum(c['med'])} | | | | | |")
+                    continue
+                speed = f"{1 / r1:.1f}x faster" if r1 <= 1 else f"{r1:.1f}x slower"
+                be = fnum(c['be'] * 100 if c['be'] is not None else None)
                 w(f"| {self.label(cid)} | {fnum(c['med'])} | {fnum(c['min'])}–{fnum(c['max'])} | "
-                  f"{(1 / r1):.1f}x faster ({fratio(r1)} time) | {fratio(r2)} | "
-                  f"{fnum(c['be'] * 100 if c['be'] is not None else None)}% | {self.bound(c)} |"
-                  if r1 else f"| {self.label(cid)} | {fnum(c['med'])} | | | | | |")
+                  f"{speed} ({fratio(r1)} time) | {fratio(r2)} | {be}% | {self.bound(c)} |")
             w("| PG18 AsyncSeqScan (pg_asyncscan on PostgreSQL 18) | not yet supported | | | | | |")
             w()
         # clustered bar plot: configs x latency
@@ -746,7 +752,12 @@ plot {", ".join(plots)}
           "that also drop the page cache): that is why configurations alternate within "
           "each round and medians are reported. Warm runs disturbed by a page cache "
           f"drop were repeated: {ex.get('disturbed', 0)} times.")
-        w(f"- Server restarts: {d.get('restarts')}. pg_asyncscan was loaded from a private "
+        w("- *backend CPU* above 100% (PostgreSQL 18 io_uring, and buffered io_uring "
+          "reads of pg_asyncscan): the kernel's io_uring worker threads, which do "
+          "buffered reads that would block, are threads of the backend and count as "
+          "its CPU time.")
+        rs = ", ".join(f"PostgreSQL {k[2:]}: {v}" for k, v in (d.get("restarts") or {}).items())
+        w(f"- Server restarts: {rs}. pg_asyncscan was loaded from a private "
           "copy (`dynamic_library_path`), so a `make install` elsewhere on the machine "
           "during the run could not swap the library under test.")
         w("- Raw data: `results.json` (every run: makespan, each client's latency, "

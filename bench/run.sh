@@ -14,7 +14,7 @@
 #
 #   --quick           (default) scale 50 (640 MB), fewer configurations in
 #                     the 2/4-client, slow-storage and mixed groups: ~10 min
-#   --full            scale 150 (1.9 GB), every configuration: ~45-60 min
+#   --full            scale 150 (1.9 GB), every configuration: ~40 min
 #   --runs N          timed runs per case (default 5)
 #   --scale N         pgbench scale of the main table
 #   --only LIST       only these groups (ids or prefixes: hot, warm-c1,

@@ -7,4 +7,4 @@ set xtics (1, 4)
 set grid
 set yrange [0:*]
 set key outside right
-plot 'warm-clients.dat' using 1:2 with linespoints lw 2 pt 4 title "15 Seq Scan", 'warm-clients.dat' using 1:3 with linespoints lw 2 pt 5 title "15 io_uring dio", 'warm-clients.dat' using 1:4 with linespoints lw 2 pt 6 title "18 io_uring"
+plot 'warm-clients.dat' using 1:2 with linespoints lw 2 pt 4 lc rgb '#555555' title "15 Seq Scan", 'warm-clients.dat' using 1:3 with linespoints lw 2 pt 5 lc rgb '#1f77b4' title "15 io_uring dio", 'warm-clients.dat' using 1:4 with linespoints lw 2 pt 6 lc rgb '#2ca02c' title "18 io_uring"
