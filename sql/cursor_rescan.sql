@@ -8,41 +8,8 @@ SET jit = off;
 SET pg_asyncscan.min_relation_size = 0;
 SET pg_asyncscan.io_method = sync;
 
--- Moving a table to another tablespace and back copies its files without
--- going through shared buffers: afterwards none of its blocks is in shared
--- buffers, so AsyncSeqScan reads its all-visible blocks directly (see
--- paths.sql).  An in-place tablespace lives inside the data directory.
-SET client_min_messages = warning;
-DROP TABLESPACE IF EXISTS regress_asyncscan_cursor;
-RESET client_min_messages;
-SET allow_in_place_tablespaces = on;
-CREATE TABLESPACE regress_asyncscan_cursor LOCATION '';
-RESET allow_in_place_tablespaces;
-
--- VACUUM sets a block all-visible only if no snapshot anywhere in the
--- database might still need an older state of it, so a concurrent
--- snapshot (autovacuum analyzing a catalog, say) can keep it from setting
--- some bits.  The tests below need them set: after a VACUUM,
--- "SELECT * FROM revacuum(...) \gexec" pauses and vacuums again every table
--- that still has pages that are not all-visible (with ECHO off, so that
--- the output is the same whether it had to or not).
-CREATE FUNCTION revacuum(VARIADIC rels regclass[])
-RETURNS TABLE (pause text, vacuum text)
-LANGUAGE sql AS $$
-    SELECT 'DO $p$BEGIN PERFORM pg_sleep(0.2); END$p$', format('VACUUM %s', c.oid::regclass)
-    FROM pg_class c
-    WHERE c.oid = ANY (rels) AND c.relallvisible < c.relpages
-$$;
-CREATE PROCEDURE evict(rel regclass)
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF (SELECT reltablespace FROM pg_class WHERE oid = rel) = 0 THEN
-        EXECUTE format('ALTER TABLE %s SET TABLESPACE regress_asyncscan_cursor', rel);
-    ELSE
-        EXECUTE format('ALTER TABLE %s SET TABLESPACE pg_default', rel);
-    END IF;
-END;
-$$;
+-- evict(), revacuum() and scan_counters(): see sql/include/helpers.sql
+\i sql/include/helpers.sql
 
 -- Run query with AsyncSeqScan (error if the plan has none; its tables
 -- evicted first) and with plain Seq Scans, and compare the results as
@@ -101,23 +68,12 @@ EXPLAIN (COSTS OFF)
 SELECT * FROM compare('SELECT o.k, c.id FROM cr_outer o JOIN cr c ON c.grp = o.k');
 SELECT * FROM compare('SELECT o.k, c.ctid, c.* FROM cr_outer o JOIN cr c ON c.id % 25 = o.k AND c.grp < 3');
 -- the rescanned node reads every block in each of its loops
-CREATE FUNCTION scan_counters(query text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    plan jsonb;
-BEGIN
-    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
-        INTO plan;
-    RETURN jsonb_path_query_first(plan,
-        'strict $.**? (@."Custom Plan Provider" == "AsyncSeqScan" && @."Relation Name" == "cr")');
-END;
-$$;
 CALL evict('cr');
 SELECT (n->>'Actual Loops')::int AS loops,
        (n->>'Pages Direct')::bigint + (n->>'Pages Hit')::bigint + (n->>'Pages Read')::bigint
          = 25 * pg_relation_size('cr') / 8192 AS all_blocks_every_loop,
        (n->>'Pages Direct')::bigint = 25 * pg_relation_size('cr') / 8192 AS all_direct
-FROM scan_counters('SELECT o.k, c.id FROM cr_outer o JOIN cr c ON c.grp = o.k') AS n;
+FROM scan_counters('SELECT o.k, c.id FROM cr_outer o JOIN cr c ON c.grp = o.k', 'cr') AS n;
 -- under small and large read settings
 SET pg_asyncscan.io_depth = 1;
 SET pg_asyncscan.io_combine_limit = 1;
@@ -339,7 +295,6 @@ SELECT id, val FROM cr WHERE val = 'current' OR id = 43;
 SELECT count(*) FROM cr;
 ROLLBACK;
 
-DROP FUNCTION revacuum(regclass[]);
 --
 -- Rescans and cursors with the io_uring method, where this build and
 -- kernel offer it (otherwise the SET fails quietly and this runs with sync;
@@ -377,7 +332,5 @@ RESET pg_asyncscan.io_method;
 
 DROP FUNCTION cursor_snapshot_count();
 DROP FUNCTION compare(text);
-DROP FUNCTION scan_counters(text);
-DROP PROCEDURE evict(regclass);
 DROP TABLE cr, cr_outer;
-DROP TABLESPACE regress_asyncscan_cursor;
+\i sql/include/helpers_drop.sql

@@ -31,41 +31,8 @@ SET jit = off;
 SET pg_asyncscan.min_relation_size = 0;
 SET pg_asyncscan.io_method = sync;
 
--- left over by an interrupted earlier run on this cluster?
-SET client_min_messages = warning;
-DROP TABLESPACE IF EXISTS regress_asyncscan_diff;
-RESET client_min_messages;
-SET allow_in_place_tablespaces = on;
-CREATE TABLESPACE regress_asyncscan_diff LOCATION '';
-RESET allow_in_place_tablespaces;
-
--- VACUUM sets a block all-visible only if no snapshot anywhere in the
--- database might still need an older state of it, so a concurrent
--- snapshot (autovacuum analyzing a catalog, say) can keep it from setting
--- some bits.  The tests below need them set: after a VACUUM,
--- "SELECT * FROM revacuum(...) \gexec" pauses and vacuums again every table
--- that still has pages that are not all-visible (with ECHO off, so that
--- the output is the same whether it had to or not).
-CREATE FUNCTION revacuum(VARIADIC rels regclass[])
-RETURNS TABLE (pause text, vacuum text)
-LANGUAGE sql AS $$
-    SELECT 'DO $p$BEGIN PERFORM pg_sleep(0.2); END$p$', format('VACUUM %s', c.oid::regclass)
-    FROM pg_class c
-    WHERE c.oid = ANY (rels) AND c.relallvisible < c.relpages
-$$;
-
--- Move rel between pg_default and regress_asyncscan_diff: afterwards none
--- of its blocks is in shared buffers.
-CREATE FUNCTION evict(rel regclass) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF (SELECT reltablespace FROM pg_class WHERE oid = rel) = 0 THEN
-        EXECUTE format('ALTER TABLE %s SET TABLESPACE regress_asyncscan_diff', rel);
-    ELSE
-        EXECUTE format('ALTER TABLE %s SET TABLESPACE pg_default', rel);
-    END IF;
-END;
-$$;
+-- evict(), revacuum() and the in-place tablespace they use
+\i sql/include/helpers.sql
 
 -- The relations a query scans with AsyncSeqScan (error if none).
 CREATE FUNCTION async_scanned(query text) RETURNS SETOF regclass
@@ -108,7 +75,7 @@ BEGIN
     SELECT array_agg(r) INTO rels FROM async_scanned(stmt) AS r;
     IF evict_first THEN
         FOREACH rel IN ARRAY rels LOOP
-            PERFORM evict(rel);
+            CALL evict(rel);
         END LOOP;
     END IF;
     EXECUTE stmt INTO on_rows;
@@ -145,7 +112,7 @@ DECLARE
 BEGIN
     PERFORM set_config('pg_asyncscan.enabled', 'on', true);
     FOR rel IN SELECT * FROM async_scanned(stmt) LOOP
-        PERFORM evict(rel);
+        CALL evict(rel);
     END LOOP;
     EXECUTE stmt INTO on_rows;
     PERFORM set_config('pg_asyncscan.enabled', 'off', true);
@@ -184,7 +151,7 @@ DECLARE
     rel regclass;
 BEGIN
     FOR rel IN SELECT * FROM async_scanned(query) LOOP
-        PERFORM evict(rel);
+        CALL evict(rel);
     END LOOP;
     EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
         INTO plan;
@@ -639,13 +606,11 @@ RESET pg_asyncscan.io_depth;
 RESET pg_asyncscan.io_combine_limit;
 
 DROP FUNCTION check_same_uring(text);
-DROP FUNCTION revacuum(regclass[]);
 DROP FUNCTION check_same_with(text, int, int, boolean);
 DROP FUNCTION check_same_ordered(text);
 DROP FUNCTION check_same(text, boolean);
 DROP FUNCTION paths_used(text);
 DROP FUNCTION async_scanned(text);
-DROP FUNCTION evict(regclass);
 DROP TABLE d_empty, d_one, d_many, d_toast, d_nulls, d_alter, d_hot,
   d_hot_before, d_partvis, d_unlogged, d_part;
-DROP TABLESPACE regress_asyncscan_diff;
+\i sql/include/helpers_drop.sql

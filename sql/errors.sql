@@ -10,54 +10,8 @@ SET jit = off;
 SET pg_asyncscan.min_relation_size = 0;
 SET pg_asyncscan.io_method = sync;
 
--- Moving a table to another tablespace and back copies its files without
--- going through shared buffers: afterwards its all-visible blocks take
--- the direct path (see paths.sql), so the errors below hit scans with
--- direct reads in flight.
-SET client_min_messages = warning;
-DROP TABLESPACE IF EXISTS regress_asyncscan_errors;
-RESET client_min_messages;
-SET allow_in_place_tablespaces = on;
-CREATE TABLESPACE regress_asyncscan_errors LOCATION '';
-RESET allow_in_place_tablespaces;
-
--- VACUUM sets a block all-visible only if no snapshot anywhere in the
--- database might still need an older state of it, so a concurrent
--- snapshot (autovacuum analyzing a catalog, say) can keep it from setting
--- some bits.  The tests below need them set: after a VACUUM,
--- "SELECT * FROM revacuum(...) \gexec" pauses and vacuums again every table
--- that still has pages that are not all-visible (with ECHO off, so that
--- the output is the same whether it had to or not).
-CREATE FUNCTION revacuum(VARIADIC rels regclass[])
-RETURNS TABLE (pause text, vacuum text)
-LANGUAGE sql AS $$
-    SELECT 'DO $p$BEGIN PERFORM pg_sleep(0.2); END$p$', format('VACUUM %s', c.oid::regclass)
-    FROM pg_class c
-    WHERE c.oid = ANY (rels) AND c.relallvisible < c.relpages
-$$;
-CREATE PROCEDURE evict(rel regclass)
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF (SELECT reltablespace FROM pg_class WHERE oid = rel) = 0 THEN
-        EXECUTE format('ALTER TABLE %s SET TABLESPACE regress_asyncscan_errors', rel);
-    ELSE
-        EXECUTE format('ALTER TABLE %s SET TABLESPACE pg_default', rel);
-    END IF;
-END;
-$$;
-
--- The counters of the first AsyncSeqScan node of query.
-CREATE FUNCTION scan_counters(query text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    plan jsonb;
-BEGIN
-    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
-        INTO plan;
-    RETURN jsonb_path_query_first(plan,
-        'strict $.**? (@."Custom Plan Provider" == "AsyncSeqScan")');
-END;
-$$;
+-- evict(), revacuum() and scan_counters(): see sql/include/helpers.sql
+\i sql/include/helpers.sql
 
 -- 20000 rows over about 110 blocks, all-visible
 CREATE TABLE er (id int, grp int, val text) WITH (autovacuum_enabled = off);
@@ -293,8 +247,5 @@ RESET pg_asyncscan.io_method;
 DROP FUNCTION many_failed_scans(int);
 DROP FUNCTION many_limit_scans(int);
 DROP FUNCTION last_scan_all_direct();
-DROP FUNCTION revacuum(regclass[]);
-DROP FUNCTION scan_counters(text);
-DROP PROCEDURE evict(regclass);
 DROP TABLE er;
-DROP TABLESPACE regress_asyncscan_errors;
+\i sql/include/helpers_drop.sql

@@ -86,19 +86,11 @@ SELECT explain_n('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT XML',
 SELECT explain_n('ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF',
                  'SELECT count(*) FROM ex_t');
 
+-- scan_counters(): see sql/include/helpers.sql
+\i sql/include/helpers.sql
+
 -- The counters of a node add up: every block is handed out once, by the
 -- direct path, as a shared-buffer hit or as a read into shared buffers.
-CREATE FUNCTION scan_counters(query text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    plan jsonb;
-BEGIN
-    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
-        INTO plan;
-    RETURN jsonb_path_query_first(plan,
-        'strict $.**? (@."Custom Plan Provider" == "AsyncSeqScan")');
-END;
-$$;
 SELECT (c->>'Pages Direct')::int + (c->>'Pages Hit')::int + (c->>'Pages Read')::int
          = pg_relation_size('ex_t') / 8192 AS all_blocks_once,
        (c->>'Read Bytes')::bigint
@@ -219,6 +211,6 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM ex_t;
 RESET pg_asyncscan.enabled;
 
 DROP FUNCTION explain_n(text, text);
-DROP FUNCTION scan_counters(text);
 DROP FUNCTION summary_check(text);
 DROP TABLE ex_t, ex_empty, ex_part, ex_small;
+\i sql/include/helpers_drop.sql

@@ -21,20 +21,8 @@ VACUUM (FREEZE) mt;
 UPDATE mt SET pad = 'updated' WHERE id % 5000 = 0;
 SELECT pg_relation_size('mt') / 8192 AS blocks \gset
 
--- Out of shared buffers: ALTER TABLE ... SET TABLESPACE copies the files
--- (visibility map too) without passing through shared buffers.
-SET allow_in_place_tablespaces = on;
-CREATE TABLESPACE regress_asyncscan_methods LOCATION '';
-RESET allow_in_place_tablespaces;
-
-CREATE FUNCTION evict() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    IF (SELECT reltablespace FROM pg_class WHERE oid = 'mt'::regclass) = 0 THEN
-        ALTER TABLE mt SET TABLESPACE regress_asyncscan_methods;
-    ELSE
-        ALTER TABLE mt SET TABLESPACE pg_default;
-    END IF;
-END $$;
+-- Out of shared buffers: evict() of sql/include/helpers.sql.
+\i sql/include/helpers.sql
 
 -- The node's counters from EXPLAIN (ANALYZE, FORMAT JSON) of a query.
 CREATE FUNCTION node_io(query text) RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -95,11 +83,11 @@ BEGIN
         FOREACH d IN ARRAY ARRAY[false, true] LOOP
             PERFORM set_config('pg_asyncscan.io_method', m, false);
             PERFORM set_config('pg_asyncscan.direct_io', d::text, false);
-            PERFORM evict();
+            CALL evict('mt');
             io := node_io(q);
-            PERFORM evict();
+            CALL evict('mt');
             st := statement_io(q);
-            PERFORM evict();
+            CALL evict('mt');
             INSERT INTO results VALUES (m, d, same_as_seqscan(),
                 io ->> 'IO Method',
                 (io ->> 'Pages Direct')::bigint + (io ->> 'Pages Hit')::bigint
@@ -143,7 +131,7 @@ RESET enable_material;
 -- The worker method with a deep queue: more reads than the arena share of
 -- one backend are read inline, not waited for forever.
 SET pg_asyncscan.io_depth = 128;
-SELECT evict();
+CALL evict('mt');
 SELECT same_as_seqscan() AS worker_deep_queue_same;
 RESET pg_asyncscan.io_depth;
 
@@ -156,5 +144,5 @@ RESET ROLE;
 DROP ROLE regress_asyncscan_stats_user;
 
 DROP TABLE mt, expected, results;
-DROP FUNCTION evict(), node_io(text), statement_io(text), same_as_seqscan();
-DROP TABLESPACE regress_asyncscan_methods;
+DROP FUNCTION node_io(text), statement_io(text), same_as_seqscan();
+\i sql/include/helpers_drop.sql

@@ -24,39 +24,8 @@ SET pg_asyncscan.io_method = sync;
 CREATE EXTENSION pg_buffercache;
 CREATE EXTENSION pg_visibility;
 
--- VACUUM sets a block all-visible only if no snapshot anywhere in the
--- database might still need an older state of it, so a concurrent
--- snapshot (autovacuum analyzing a catalog, say) can keep it from setting
--- some bits.  The tests below need them set: after a VACUUM,
--- "SELECT * FROM revacuum(...) \gexec" pauses and vacuums again every table
--- that still has pages that are not all-visible (with ECHO off, so that
--- the output is the same whether it had to or not).
-CREATE FUNCTION revacuum(VARIADIC rels regclass[])
-RETURNS TABLE (pause text, vacuum text)
-LANGUAGE sql AS $$
-    SELECT 'DO $p$BEGIN PERFORM pg_sleep(0.2); END$p$', format('VACUUM %s', c.oid::regclass)
-    FROM pg_class c
-    WHERE c.oid = ANY (rels) AND c.relallvisible < c.relpages
-$$;
-
--- The counters of the (first) AsyncSeqScan node of query, after running
--- it under EXPLAIN ANALYZE.
-CREATE FUNCTION scan_counters(query text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    plan jsonb;
-    node jsonb;
-BEGIN
-    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
-        INTO plan;
-    node := jsonb_path_query_first(plan,
-        'strict $.**? (@."Custom Plan Provider" == "AsyncSeqScan")');
-    IF node IS NULL THEN
-        RAISE EXCEPTION 'no AsyncSeqScan in the plan of: %', query;
-    END IF;
-    RETURN node;
-END;
-$$;
+-- evict(), revacuum() and scan_counters(): see sql/include/helpers.sql
+\i sql/include/helpers.sql
 
 -- The split the rules predict for a scan of rel starting now.
 CREATE FUNCTION expected_split(rel regclass, direct_allowed boolean,
@@ -151,28 +120,11 @@ SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_onc
        direct > :pt_blocks - 33 AS mostly_direct, read
 FROM check_paths('pt');
 
--- The rest of the test needs exact control over shared buffers: moving a
--- table to another tablespace copies its files (visibility map included)
--- without going through shared buffers, so afterwards none of its blocks
--- is in shared buffers and the visibility map is unchanged.  An in-place
--- tablespace (allow_in_place_tablespaces, superuser only) lives inside the
--- data directory; it is dropped at the end.
-SET client_min_messages = warning;
-DROP TABLESPACE IF EXISTS regress_asyncscan_paths;
-RESET client_min_messages;
-SET allow_in_place_tablespaces = on;
-CREATE TABLESPACE regress_asyncscan_paths LOCATION '';
-RESET allow_in_place_tablespaces;
-CREATE PROCEDURE evict(rel regclass)
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF (SELECT reltablespace FROM pg_class WHERE oid = rel) = 0 THEN
-        EXECUTE format('ALTER TABLE %s SET TABLESPACE regress_asyncscan_paths', rel);
-    ELSE
-        EXECUTE format('ALTER TABLE %s SET TABLESPACE pg_default', rel);
-    END IF;
-END;
-$$;
+-- The rest of the test needs exact control over shared buffers: evict()
+-- (sql/include/helpers.sql) moves a table to another tablespace, copying
+-- its files (visibility map included) without going through shared
+-- buffers, so afterwards none of its blocks is in shared buffers and the
+-- visibility map is unchanged.
 
 --
 -- 3. All-visible and nothing in shared buffers: every block direct.
@@ -321,11 +273,8 @@ SELECT c->>'Pages Direct' AS direct, c->>'Pages Hit' AS hit,
 FROM scan_counters('SELECT * FROM pt_empty') AS c;
 
 DROP TABLE pt, pt_empty;
-DROP TABLESPACE regress_asyncscan_paths;
-DROP PROCEDURE evict(regclass);
 DROP FUNCTION check_paths(regclass, boolean);
 DROP FUNCTION expected_split(regclass, boolean);
-DROP FUNCTION revacuum(regclass[]);
-DROP FUNCTION scan_counters(text);
 DROP EXTENSION pg_visibility;
 DROP EXTENSION pg_buffercache;
+\i sql/include/helpers_drop.sql

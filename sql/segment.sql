@@ -24,20 +24,8 @@ SET pg_asyncscan.io_method = sync;
 -- off anyway so both scans go from block 0 to the end
 SET synchronize_seqscans = off;
 
--- VACUUM sets a block all-visible only if no snapshot anywhere in the
--- database might still need an older state of it, so a concurrent
--- snapshot (autovacuum analyzing a catalog, say) can keep it from setting
--- some bits.  The tests below need them set: after a VACUUM,
--- "SELECT * FROM revacuum(...) \gexec" pauses and vacuums again every table
--- that still has pages that are not all-visible (with ECHO off, so that
--- the output is the same whether it had to or not).
-CREATE FUNCTION revacuum(VARIADIC rels regclass[])
-RETURNS TABLE (pause text, vacuum text)
-LANGUAGE sql AS $$
-    SELECT 'DO $p$BEGIN PERFORM pg_sleep(0.2); END$p$', format('VACUUM %s', c.oid::regclass)
-    FROM pg_class c
-    WHERE c.oid = ANY (rels) AND c.relallvisible < c.relpages
-$$;
+-- evict(), revacuum() and scan_counters(): see sql/include/helpers.sql
+\i sql/include/helpers.sql
 
 SELECT current_setting('block_size')::int AS block_size,
        current_setting('segment_size') AS segment_size;
@@ -77,17 +65,6 @@ SELECT count(*) FILTER (WHERE relblocknumber < 131072) < 131072 AS first_segment
 FROM pg_buffercache
 WHERE relfilenode = pg_relation_filenode('seg') AND relforknumber = 0;
 
-CREATE FUNCTION scan_counters(query text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    plan jsonb;
-BEGIN
-    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
-        INTO plan;
-    RETURN jsonb_path_query_first(plan,
-        'strict $.**? (@."Custom Plan Provider" == "AsyncSeqScan")');
-END;
-$$;
 
 -- The reference, from a plain Seq Scan: count, sum, lowest and highest
 -- block, rows not in the block their id says, and the rows around the
@@ -163,6 +140,5 @@ RESET pg_asyncscan.direct_reads;
 SELECT id FROM seg WHERE id >= 131070 LIMIT 4;
 SELECT count(*) FROM (SELECT id FROM seg WHERE id % 1000 = 0 LIMIT 135) s;
 
-DROP FUNCTION revacuum(regclass[]);
-DROP FUNCTION scan_counters(text);
 DROP TABLE seg;
+\i sql/include/helpers_drop.sql
