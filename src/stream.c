@@ -807,7 +807,11 @@ release_consumed_reads(AsyncScanStream *stream)
 		stream->nreads--;
 	}
 
-	/* blocks only increase: nothing below the lowest still needed returns */
+	/*
+	 * Blocks only increase, so a segment below the lowest block our own
+	 * descriptors still serve (the oldest read, else the next block to
+	 * plan) is done with.
+	 */
 	if (stream->nreads > 0)
 		lowest = stream->reads[stream->read_head].first_block;
 	else if (stream->window_count > 0)
@@ -818,8 +822,6 @@ release_consumed_reads(AsyncScanStream *stream)
 		lowest = stream->last_yielded + 1;
 	else
 		return;
-	if (stream->window_count > 0)
-		lowest = Min(lowest, stream->entries[stream->window_head].blkno);
 	close_segments_before(stream, lowest);
 }
 
