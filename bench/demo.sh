@@ -61,19 +61,10 @@ cleanup()
 	local rc=$?
 	set +e
 	trap - EXIT INT TERM
-	[ -n "$DATA" ] && asyncscan_pg_stop "$DATA"
-	if [ -n "$WORK" ]; then
-		if [ "$KEEP" = 1 ]; then
-			echo "kept work directory: $WORK"
-		else
-			rm -rf "$WORK"
-		fi
-	fi
+	asyncscan_release_work
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT
-trap 'echo "terminated" >&2; exit 143' TERM
+asyncscan_trap_cleanup cleanup
 
 # --- packages, build, install ---------------------------------------------
 asyncscan_install_deps

@@ -205,3 +205,31 @@ asyncscan_stop_all_under()
 			stop >/dev/null 2>&1 || true
 	done < <(find "$1" -name postmaster.pid -type f 2>/dev/null)
 }
+
+# asyncscan_release_work -- the end of a script's cleanup: stop the cluster
+# in $DATA and any other left under $WORK (TAP tests'), then remove $WORK
+# unless KEEP=1.
+asyncscan_release_work()
+{
+	if [ -n "${DATA:-}" ]; then
+		asyncscan_pg_stop "$DATA"
+	fi
+	if [ -n "${WORK:-}" ]; then
+		asyncscan_stop_all_under "$WORK"
+		if [ "${KEEP:-0}" = 1 ]; then
+			echo "kept work directory: $WORK"
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+}
+
+# asyncscan_trap_cleanup FUNCTION -- run FUNCTION on exit; INT and TERM exit
+# through it with the usual codes.
+asyncscan_trap_cleanup()
+{
+	# shellcheck disable=SC2064  # the function name is fixed now
+	trap "$1" EXIT
+	trap 'echo "interrupted" >&2; exit 130' INT
+	trap 'echo "terminated" >&2; exit 143' TERM
+}

@@ -58,22 +58,10 @@ cleanup()
 		kill -TERM -- "-$SUITE_PGID" 2>/dev/null
 		sleep 1
 	fi
-	if [ -n "$DATA" ]; then
-		asyncscan_pg_stop "$DATA"
-	fi
-	if [ -n "$WORK" ]; then
-		asyncscan_stop_all_under "$WORK"
-		if [ "$KEEP" = 1 ]; then
-			echo "kept work directory: $WORK"
-		else
-			rm -rf "$WORK"
-		fi
-	fi
+	asyncscan_release_work
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT
-trap 'echo "terminated" >&2; exit 143' TERM
+asyncscan_trap_cleanup cleanup
 
 # --- packages, build, install ---------------------------------------------
 asyncscan_install_deps
