@@ -9,6 +9,7 @@ OBJS = \
 	src/stream.o \
 	src/shmem.o \
 	src/stats.o \
+	src/compat.o \
 	src/io.o \
 	src/io_sync.o \
 	src/io_worker.o

@@ -153,7 +153,7 @@ BEGIN
     FOR rel IN SELECT * FROM async_scanned(query) LOOP
         CALL evict(rel);
     END LOOP;
-    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
+    EXECUTE 'EXPLAIN (' || io_analyze() || ', COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
         INTO plan;
     SELECT sum((n->>'Pages Direct')::bigint) > 0,
            sum((n->>'Pages Hit')::bigint + (n->>'Pages Read')::bigint) > 0

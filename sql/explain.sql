@@ -17,6 +17,9 @@ SET pg_asyncscan.io_method = sync;
 -- wait times are measured (and shown) under track_io_timing or TIMING
 SET track_io_timing = off;
 
+-- EXPLAIN (:io_analyze, ...) in psql: see io_analyze() in setup.sql
+SELECT io_analyze() AS io_analyze \gset
+
 CREATE TABLE ex_t (id int, grp int, val text) WITH (autovacuum_enabled = off);
 INSERT INTO ex_t SELECT g, g % 7, 'row ' || g FROM generate_series(1, 5000) g;
 VACUUM ANALYZE ex_t;
@@ -38,6 +41,8 @@ DECLARE
         'Average[ -]Read[ -]Size|Average[ -]In-Flight|'
         'Max[ -]In-Flight|Max[ -]Window|Advised[ -]Blocks|Waits|Wait[ -]Time)';
 BEGIN
+    -- "ANALYZE" stands for the options that show our counters
+    options := regexp_replace(options, '^ANALYZE\M', io_analyze());
     FOR ln IN EXECUTE format('EXPLAIN (%s) %s', options, query)
     LOOP
         -- text format
@@ -111,7 +116,7 @@ FROM scan_counters('SELECT * FROM ex_t') AS c;
 -- A node that never ran (the inner side of a join whose outer side is
 -- empty) still reports its counters, all zero
 --
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+EXPLAIN (:io_analyze, COSTS OFF, TIMING OFF, SUMMARY OFF)
   SELECT * FROM ex_empty e,
     LATERAL (SELECT * FROM ex_t t WHERE t.id = e.id OFFSET 0) s;
 SET enable_hashjoin = off;
@@ -131,7 +136,7 @@ RESET enable_material;
 
 -- an empty table: nothing to read
 SELECT explain_n('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF', 'SELECT * FROM ex_empty');
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM ex_empty;
+EXPLAIN (:io_analyze, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM ex_empty;
 
 -- a LIMIT stops the node early: the rows are those it returned
 SELECT explain_n('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF', 'SELECT * FROM ex_t LIMIT 10');
@@ -166,7 +171,7 @@ DECLARE
     counter text;
     total numeric;
 BEGIN
-    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
+    EXECUTE 'EXPLAIN (' || io_analyze() || ', COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
         INTO plan;
     summary := plan -> 0 -> 'AsyncSeqScan IO';
     SELECT count(*) INTO nodes_in_plan
@@ -207,7 +212,7 @@ RESET enable_material;
 
 -- EXPLAIN of a plan that does not contain the node shows none of this
 SET pg_asyncscan.enabled = off;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM ex_t;
+EXPLAIN (:io_analyze, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM ex_t;
 RESET pg_asyncscan.enabled;
 
 DROP FUNCTION explain_n(text, text);

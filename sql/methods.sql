@@ -29,7 +29,7 @@ CREATE FUNCTION node_io(query text) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     plan jsonb;
 BEGIN
-    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, FORMAT JSON) ' || query INTO plan;
+    EXECUTE 'EXPLAIN (' || io_analyze() || ', COSTS OFF, TIMING OFF, FORMAT JSON) ' || query INTO plan;
     RETURN jsonb_path_query_first(plan,
         '$[0].** ? (@."Custom Plan Provider" == "AsyncSeqScan")');
 END $$;
@@ -38,7 +38,7 @@ CREATE FUNCTION statement_io(query text) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     plan jsonb;
 BEGIN
-    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, FORMAT JSON) ' || query INTO plan;
+    EXECUTE 'EXPLAIN (' || io_analyze() || ', COSTS OFF, TIMING OFF, FORMAT JSON) ' || query INTO plan;
     RETURN plan -> 0 -> 'AsyncSeqScan IO';
 END $$;
 

@@ -30,7 +30,7 @@ CREATE FUNCTION parallel_io(query text) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     plan jsonb;
 BEGIN
-    EXECUTE 'EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, FORMAT JSON) ' || query INTO plan;
+    EXECUTE 'EXPLAIN (' || io_analyze() || ', VERBOSE, COSTS OFF, TIMING OFF, FORMAT JSON) ' || query INTO plan;
     RETURN jsonb_path_query_first(plan,
         '$[0].** ? (@."Custom Plan Provider" == "AsyncSeqScan")');
 END $$;

@@ -8,6 +8,18 @@
 
 CREATE EXTENSION pg_asyncscan;
 
+-- io_analyze(): the EXPLAIN options under which AsyncSeqScan shows its IO
+-- counters, for every later test file.  Before PostgreSQL 18 that is
+-- ANALYZE; from 18 on our counters show under ANALYZE with the extension's
+-- own ASYNCIO option (18's extension EXPLAIN API).  BUFFERS OFF because 18
+-- shows buffer usage under ANALYZE by default and the counts vary.
+CREATE FUNCTION io_analyze() RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN current_setting('server_version_num')::int >= 180000
+                THEN 'ANALYZE, ASYNCIO, BUFFERS OFF'
+                ELSE 'ANALYZE, BUFFERS OFF' END
+$$;
+
 -- the session that ran CREATE EXTENSION has the library loaded (the
 -- install script calls pg_asyncscan_version())
 SELECT pg_asyncscan_version();

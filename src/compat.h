@@ -39,8 +39,14 @@ extern PGDLLEXPORT void _PG_init(void);
 #if PG_VERSION_NUM >= 160000
 #define asyncscan_read_recent_buffer(rel, blkno, buffer) \
 	ReadRecentBuffer((rel)->rd_locator, MAIN_FORKNUM, (blkno), (buffer))
+#if PG_VERSION_NUM >= 180000
+/* PostgreSQL 18: relpath() returns a RelPathStr by value, not a palloc'd string */
+#define asyncscan_smgr_path(smgr) \
+	pstrdup(relpath((smgr)->smgr_rlocator, MAIN_FORKNUM).str)
+#else
 #define asyncscan_smgr_path(smgr) \
 	relpath((smgr)->smgr_rlocator, MAIN_FORKNUM)
+#endif
 #define asyncscan_init_buffer_tag(tag, rel, blkno) \
 	InitBufferTag((tag), &(rel)->rd_locator, MAIN_FORKNUM, (blkno))
 #else
@@ -67,7 +73,11 @@ extern PGDLLEXPORT void _PG_init(void);
 #define asyncscan_rel_db_oid(rel)	((rel)->rd_node.dbNode)
 #define asyncscan_rel_number(rel)	((rel)->rd_node.relNode)
 #endif
-#if PG_VERSION_NUM >= 170000
+#if PG_VERSION_NUM >= 180000
+/* ... and in 18 it returns a RelPathStr by value */
+#define asyncscan_relpath_perm(db, spc, relnumber) \
+	pstrdup(GetRelationPath((db), (spc), (relnumber), INVALID_PROC_NUMBER, MAIN_FORKNUM).str)
+#elif PG_VERSION_NUM >= 170000
 #define asyncscan_relpath_perm(db, spc, relnumber) \
 	GetRelationPath((db), (spc), (relnumber), INVALID_PROC_NUMBER, MAIN_FORKNUM)
 #else
@@ -128,6 +138,68 @@ asyncscan_install_heap_slot(CustomScanState *css, EState *estate,
 	ExecAssignScanProjectionInfoWithVarno(&css->ss, cscan->scan.scanrelid);
 	css->ss.ps.qual = ExecInitQual(cscan->scan.plan.qual, (PlanState *) css);
 }
+#endif
+
+/*
+ * PostgreSQL 18 counts disabled nodes (Path.disabled_nodes) instead of
+ * adding disable_cost, as cost_seqscan does for enable_seqscan = off.
+ */
+#include "optimizer/cost.h"
+#if PG_VERSION_NUM >= 180000
+#define asyncscan_disable_path(path, startup_cost) \
+	((path)->disabled_nodes = 1)
+#else
+#define asyncscan_disable_path(path, startup_cost) \
+	(*(startup_cost) += disable_cost)
+#endif
+
+/*
+ * PostgreSQL 17 exported standard_ExplainOneQuery (plan, then
+ * ExplainOnePlan); on 15 and 16 compat.c carries a copy of it.
+ */
+#include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000
+/* PostgreSQL 18 moved ExplainState and ExplainProperty*() out of explain.h */
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
+#if PG_VERSION_NUM >= 170000
+#define asyncscan_standard_explain_one_query standard_ExplainOneQuery
+#else
+extern void asyncscan_standard_explain_one_query(Query *query,
+												 int cursorOptions,
+												 IntoClause *into,
+												 ExplainState *es,
+												 const char *queryString,
+												 ParamListInfo params,
+												 QueryEnvironment *queryEnv);
+#endif
+
+/*
+ * PostgreSQL 18 reads through shared buffers with its own AIO
+ * (io_method); EXPLAIN names it beside ours.  NULL before 18.
+ */
+#if PG_VERSION_NUM >= 180000
+#include "utils/guc.h"
+#define asyncscan_server_io_method()	GetConfigOption("io_method", false, false)
+#else
+#define asyncscan_server_io_method()	((const char *) NULL)
+#endif
+
+/*
+ * PostgreSQL 18 lets extensions add EXPLAIN options
+ * (RegisterExtensionExplainOption): our counters show under
+ * EXPLAIN (ANALYZE, ASYNCIO) there, and under ANALYZE alone before 18.
+ */
+#if PG_VERSION_NUM >= 180000
+#define ASYNCSCAN_HAVE_EXPLAIN_OPTIONS 1
+extern void asyncscan_explain_option_init(void);
+extern bool asyncscan_explain_asyncio(ExplainState *es);
+#define asyncscan_explain_shows_io(es) \
+	((es)->analyze && asyncscan_explain_asyncio(es))
+#else
+#define asyncscan_explain_option_init()	((void) 0)
+#define asyncscan_explain_shows_io(es)	((es)->analyze)
 #endif
 
 #endif							/* ASYNCSCAN_COMPAT_H */

@@ -22,6 +22,11 @@
  * inside ExplainOnePlan after the plan and before "Execution Time"; the
  * ExplainOneQuery hook tells which query that is and where to print.
  *
+ * On PostgreSQL 18 the counters (per node and per statement) are shown
+ * under EXPLAIN (ANALYZE, ASYNCIO), an option registered through 18's
+ * extension EXPLAIN API (compat.c), and name the server's own io_method,
+ * which reads the pages AsyncSeqScan takes through shared buffers.
+ *
  * IDENTIFICATION
  *	  src/explain.c
  *
@@ -37,6 +42,7 @@
 #include "tcop/tcopprot.h"
 
 #include "asyncscan.h"
+#include "compat.h"
 #include "io.h"
 
 /* Sums over the AsyncSeqScan nodes of one statement */
@@ -76,6 +82,7 @@ asyncscan_explain_init(void)
 	ExecutorStart_hook = asyncscan_ExecutorStart;
 	prev_ExecutorEnd_hook = ExecutorEnd_hook;
 	ExecutorEnd_hook = asyncscan_ExecutorEnd;
+	asyncscan_explain_option_init();
 }
 
 /*
@@ -103,7 +110,7 @@ asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 		}
 	}
 
-	if (!es->analyze)
+	if (!asyncscan_explain_shows_io(es))
 	{
 		ExplainPropertyText("IO Method", method, es);
 		return;
@@ -173,6 +180,7 @@ show_counters(const AsyncScanStats *stats, const char *method,
 	double		avg_read_kb;
 	double		avg_inflight;
 	double		wait_ms = INSTR_TIME_GET_MILLISEC(stats->wait_time);
+	const char *server_io_method = asyncscan_server_io_method();
 
 	rejected = stats->rejected_in_buffers + stats->rejected_not_all_visible +
 		stats->rejected_bad_page;
@@ -201,6 +209,9 @@ show_counters(const AsyncScanStats *stats, const char *method,
 							 rejected, stats->rejected_in_buffers,
 							 stats->rejected_not_all_visible,
 							 stats->rejected_bad_page);
+		if (server_io_method != NULL)
+			appendStringInfo(es->str, " buffered-by=server io_method=%s",
+							 server_io_method);
 		appendStringInfoChar(es->str, '\n');
 
 		appendStringInfoSpaces(es->str, es->indent * 2);
@@ -219,6 +230,8 @@ show_counters(const AsyncScanStats *stats, const char *method,
 	}
 
 	ExplainPropertyText("IO Method", method, es);
+	if (server_io_method != NULL)
+		ExplainPropertyText("Buffered IO Method", server_io_method, es);
 	ExplainPropertyBool("Direct IO", stats->direct_io, es);
 	ExplainPropertyUInteger("Pages Direct", NULL, stats->pages_direct, es);
 	ExplainPropertyUInteger("Pages Hit", NULL, stats->pages_hit, es);
@@ -266,30 +279,9 @@ asyncscan_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 			prev_ExplainOneQuery_hook(query, cursorOptions, into, es,
 									  queryString, params, queryEnv);
 		else
-		{
-			PlannedStmt *plan;
-			instr_time	planstart,
-						planduration;
-			BufferUsage bufusage_start,
-						bufusage;
-
-			if (es->buffers)
-				bufusage_start = pgBufferUsage;
-			INSTR_TIME_SET_CURRENT(planstart);
-
-			plan = pg_plan_query(query, queryString, cursorOptions, params);
-
-			INSTR_TIME_SET_CURRENT(planduration);
-			INSTR_TIME_SUBTRACT(planduration, planstart);
-			if (es->buffers)
-			{
-				memset(&bufusage, 0, sizeof(BufferUsage));
-				BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
-			}
-
-			ExplainOnePlan(plan, into, es, queryString, params, queryEnv,
-						   &planduration, (es->buffers ? &bufusage : NULL));
-		}
+			asyncscan_standard_explain_one_query(query, cursorOptions, into,
+												 es, queryString, params,
+												 queryEnv);
 	}
 	PG_FINALLY();
 	{
@@ -328,7 +320,8 @@ static void
 asyncscan_ExecutorEnd(QueryDesc *queryDesc)
 {
 	if (queryDesc == explain_query && explain_state != NULL &&
-		explain_state->analyze && queryDesc->planstate != NULL)
+		asyncscan_explain_shows_io(explain_state) &&
+		queryDesc->planstate != NULL)
 	{
 		ExplainState *es = explain_state;
 		StatementIo sio;

@@ -25,7 +25,8 @@
  * With ASYNCSCAN_IO_OVERLAP = 0.5 an AsyncSeqScan is never costed above
  * the Seq Scan and at most 25% below it, so index and bitmap scans still
  * win wherever they beat a Seq Scan by a clear margin.  enable_seqscan =
- * off disables it exactly as it disables a Seq Scan (disable_cost).
+ * off disables it exactly as it disables a Seq Scan (disable_cost, or a
+ * disabled node from PostgreSQL 18 on: compat.h).
  *
  * The partial path (parallel AsyncSeqScan under Gather) is costed as
  * cost_seqscan costs a Parallel Seq Scan: the CPU part is divided among
@@ -58,6 +59,7 @@
 #include "utils/spccache.h"
 
 #include "asyncscan.h"
+#include "compat.h"
 
 /* Fraction of the smaller of disk and CPU cost hidden by overlapped IO */
 #define ASYNCSCAN_IO_OVERLAP	0.5
@@ -247,7 +249,7 @@ asyncscan_cost(PlannerInfo *root, RelOptInfo *rel, Path *path)
 	path->rows = clamp_row_est(rel->rows / parallel_divisor);
 
 	if (!enable_seqscan)
-		startup_cost += disable_cost;
+		asyncscan_disable_path(path, &startup_cost);
 
 	get_tablespace_page_costs(rel->reltablespace, NULL, &spc_seq_page_cost);
 	/* like cost_seqscan, IO is not divided among participants */

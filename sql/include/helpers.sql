@@ -50,7 +50,7 @@ DECLARE
     plan jsonb;
     node jsonb;
 BEGIN
-    EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
+    EXECUTE 'EXPLAIN (' || io_analyze() || ', COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query
         INTO plan;
     node := jsonb_path_query_first(plan,
         'strict $.**? (@."Custom Plan Provider" == "AsyncSeqScan" && (@."Relation Name" == $rel || $rel == null))',
