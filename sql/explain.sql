@@ -109,7 +109,7 @@ SELECT (c->>'Pages Direct')::int + (c->>'Pages Hit')::int + (c->>'Pages Read')::
        (c->>'Max Window')::int <= 16 * 16 AS window_within_limit,
        c->>'IO Method' AS io_method,
        c->>'Direct IO' AS direct_io,
-       c->>'Actual Rows' AS actual_rows
+       (c->>'Actual Rows')::numeric::bigint AS actual_rows
 FROM scan_counters('SELECT * FROM ex_t') AS c;
 
 --

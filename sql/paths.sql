@@ -146,7 +146,7 @@ SELECT (c->>'Reads')::int < :pt_blocks AS combined,
        (c->>'Average Read Size')::numeric <= 128 AS avg_at_most_128kb,
        (c->>'Max Window')::int BETWEEN 2 AND 16 * 16 AS window_grew_within_limit,
        (c->>'Max In-Flight')::int <= 16 AS in_flight_within_depth,
-       (c->>'Actual Rows')::int AS actual_rows
+       (c->>'Actual Rows')::numeric::int AS actual_rows
 FROM scan_counters('SELECT * FROM pt') AS c;
 -- io_combine_limit = 1: one read per block, each of 8kB
 SET pg_asyncscan.io_combine_limit = 1;

@@ -93,7 +93,7 @@ SELECT (c->>'Pages Direct')::bigint + (c->>'Pages Hit')::bigint + (c->>'Pages Re
          = pg_relation_size('seg') / 8192 AS every_block_once,
        (c->>'Pages Direct')::bigint > 131072 AS mostly_direct,
        (c->>'Read Bytes')::bigint = 8192 * (c->>'Pages Direct')::bigint AS bytes_are_blocks,
-       c->>'Actual Rows' AS actual_rows
+       (c->>'Actual Rows')::numeric::bigint AS actual_rows
 FROM scan_counters('SELECT id FROM seg') AS c;
 
 -- Read sizes that do not divide the segment size, the largest reads and

@@ -123,7 +123,8 @@ extern PGDLLEXPORT void _PG_init(void);
 #define asyncscan_request_heap_slot(css) \
 	((css)->slotOps = &TTSOpsHeapTuple)
 /* at BeginCustomScan time: nothing left to do */
-#define asyncscan_install_heap_slot(css, estate, cscan) ((void) 0)
+#define asyncscan_install_heap_slot(css, estate, cscan) \
+	((void) (css), (void) (estate), (void) (cscan))
 #else
 #define asyncscan_request_heap_slot(css) ((void) 0)
 static inline void

@@ -32,7 +32,7 @@ PG_MODULE_MAGIC;
 
 /*
  * The registry: one entry per IO method, indexed by AsyncScanIoMethod.
- * Adding a method adds one line here and one to io_method_options.
+ * Adding a method adds one line here and one to asyncscan_io_method_options.
  */
 StaticAssertDecl(ASYNCSCAN_IO_WORKER < ASYNCSCAN_MAX_IO_METHODS,
 				 "shared statistics need a row for every IO method");
@@ -45,7 +45,7 @@ static const IoMethodOps *const io_methods[] = {
 	[ASYNCSCAN_IO_WORKER] = &asyncscan_io_worker_ops,
 };
 
-static const struct config_enum_entry io_method_options[] = {
+static const struct config_enum_entry asyncscan_io_method_options[] = {
 	{"sync", ASYNCSCAN_IO_SYNC, false},
 #ifdef ASYNCSCAN_HAVE_LIBURING
 	{"io_uring", ASYNCSCAN_IO_URING, false},
@@ -201,7 +201,7 @@ _PG_init(void)
 							 "(needs shared_preload_libraries).",
 							 &asyncscan_io_method,
 							 ASYNCSCAN_DEFAULT_IO_METHOD,
-							 io_method_options,
+							 asyncscan_io_method_options,
 							 PGC_USERSET,
 							 0,
 							 check_io_method, NULL, NULL);

@@ -12,6 +12,8 @@
 PG_MAJOR=15
 PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=${PG_CONFIG:-$PG_BINDIR/pg_config}
+# where test/build_pg.sh caches the other majors it builds
+ASYNCSCAN_PG_CACHE=${ASYNCSCAN_PG_CACHE:-/var/cache/pg_asyncscan}
 
 # What building, installing and testing the extension needs.  The isolation
 # tester, pg_regress and the PostgreSQL::Test perl modules ship in
@@ -78,6 +80,30 @@ asyncscan_install_deps()
 	fi
 	rm -f "$log"
 	[ -x "$PG_CONFIG" ] || asyncscan_die "$PG_CONFIG not found after install"
+}
+
+# asyncscan_use_major MAJOR -- point PG_MAJOR, PG_BINDIR and PG_CONFIG at
+# that PostgreSQL: 15 from Debian 12's packages, any other from the cache,
+# which test/build_pg.sh fills the first time (5-10 minutes).  Returns 1,
+# with the reason, when the major cannot be built.
+asyncscan_use_major()
+{
+	local major=$1 here
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	PG_MAJOR=$major
+	if [ "$major" = 15 ]; then
+		PG_BINDIR=/usr/lib/postgresql/15/bin
+	else
+		bash "$here/build_pg.sh" "$major" --cache "$ASYNCSCAN_PG_CACHE" || {
+			printf 'ERROR: PostgreSQL %s is not available (test/build_pg.sh failed)\n' \
+				"$major" >&2
+			return 1
+		}
+		PG_BINDIR=$ASYNCSCAN_PG_CACHE/pg$major/bin
+	fi
+	PG_CONFIG=$PG_BINDIR/pg_config
+	[ -x "$PG_CONFIG" ] || asyncscan_die "$PG_CONFIG not found"
+	asyncscan_log "PostgreSQL $("$PG_BINDIR/postgres" --version | awk '{print $3}') in $PG_BINDIR"
 }
 
 # asyncscan_as_pg CMD... -- run CMD as the postgres user, with the server

@@ -20,7 +20,13 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use AsyncScanTest qw(io_analyze);
+
 my $node = PostgreSQL::Test::Cluster->new('preload');
+# the EXPLAIN options that show AsyncSeqScan's IO counters (ASYNCIO on 18)
+my $io_analyze = io_analyze($node);
 $node->init(extra => ['--data-checksums']);
 $node->append_conf(
 	'postgresql.conf', qq{
@@ -87,7 +93,7 @@ LANGUAGE plpgsql AS \$f\$
 DECLARE
 	plan json;
 BEGIN
-	EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, FORMAT JSON) ' || q
+	EXECUTE 'EXPLAIN ($io_analyze, COSTS OFF, TIMING OFF, FORMAT JSON) ' || q
 		INTO plan;
 	RETURN plan::jsonb;
 END \$f\$;
@@ -96,7 +102,7 @@ SELECT coalesce(n->>'Custom Plan Provider', n->>'Node Type') || '|' ||
 	   coalesce(n->>'Pages Hit', '-1') || '|' ||
 	   coalesce(n->>'Pages Read', '-1') || '|' ||
 	   coalesce(n->>'Direct Rejected Bad Page', '-1') || '|' ||
-	   coalesce(n->>'Actual Rows', '-1')
+	   coalesce((n->>'Actual Rows')::numeric::bigint, -1)
 FROM jsonb_path_query(pg_temp.explain_json(\$q\$$query\$q\$),
 					  'strict \$.** ? (\@."Relation Name" == "big")') AS n;
 });

@@ -19,7 +19,13 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use AsyncScanTest qw(io_analyze);
+
 my $node = PostgreSQL::Test::Cluster->new('checksum');
+# the EXPLAIN options that show AsyncSeqScan's IO counters (ASYNCIO on 18)
+my $io_analyze = io_analyze($node);
 $node->init(extra => ['--data-checksums']);
 $node->append_conf(
 	'postgresql.conf', qq{
@@ -107,7 +113,7 @@ LANGUAGE plpgsql AS \$f\$
 DECLARE
 	plan json;
 BEGIN
-	EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, FORMAT JSON) ' || q
+	EXECUTE 'EXPLAIN ($io_analyze, COSTS OFF, TIMING OFF, FORMAT JSON) ' || q
 		INTO plan;
 	RETURN plan::jsonb;
 END \$f\$;

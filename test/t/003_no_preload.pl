@@ -28,9 +28,15 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use AsyncScanTest qw(io_analyze);
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('nopreload');
+# the EXPLAIN options that show AsyncSeqScan's IO counters (ASYNCIO on 18)
+my $io_analyze = io_analyze($node);
 $node->init;
 $node->append_conf(
 	'postgresql.conf', q{
@@ -117,7 +123,7 @@ like(
 		'postgres', qq{$load
 SET pg_asyncscan.io_method = 'sync';
 $query;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) $query;
+EXPLAIN ($io_analyze, COSTS OFF, TIMING OFF) $query;
 });
 	my @lines = split /\n/, $out;
 	is($lines[0], $expected, 'LOAD, io_method sync: right result');
@@ -145,7 +151,7 @@ SKIP:
 SET pg_asyncscan.io_method = 'io_uring';
 SET pg_asyncscan.direct_io = on;
 $query;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) $query;
+EXPLAIN ($io_analyze, COSTS OFF, TIMING OFF) $query;
 });
 	my @lines = split /\n/, $out;
 	is($lines[0], $expected, 'LOAD, io_method io_uring: right result');
@@ -313,7 +319,7 @@ $query;
 
 	$plan = $node->safe_psql('postgres',
 		"$load SET client_min_messages = error; "
-		  . "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) $query");
+		  . "EXPLAIN ($io_analyze, COSTS OFF, TIMING OFF) $query");
 	like(
 		$plan,
 		qr/IO: method=sync \(requested worker, worker needs shared_preload_libraries\) direct=\d+/,
@@ -321,7 +327,7 @@ $query;
 
 	my $json = $node->safe_psql('postgres',
 		"$load SET client_min_messages = error; "
-		  . "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, FORMAT JSON) $query");
+		  . "EXPLAIN ($io_analyze, COSTS OFF, TIMING OFF, FORMAT JSON) $query");
 	like($json, qr/"IO Method": "sync"/, 'EXPLAIN JSON: IO Method sync');
 	like($json, qr/"IO Method Requested": "worker"/,
 		'EXPLAIN JSON: IO Method Requested worker');

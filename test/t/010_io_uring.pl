@@ -18,9 +18,15 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use AsyncScanTest qw(io_analyze);
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('uring');
+# the EXPLAIN options that show AsyncSeqScan's IO counters (ASYNCIO on 18)
+my $io_analyze = io_analyze($node);
 $node->init(extra => ['--data-checksums']);
 $node->append_conf(
 	'postgresql.conf', q{
@@ -82,7 +88,7 @@ my $expected_subplan = $node->safe_psql('postgres',
 # (the Seq Scans above filled the page cache: empty it again).
 evict_from_page_cache('pgbench_accounts');
 my $json = $node->safe_psql('postgres',
-	"$settings EXPLAIN (ANALYZE, FORMAT JSON, COSTS OFF, TIMING OFF) $full_query");
+	"$settings EXPLAIN ($io_analyze, FORMAT JSON, COSTS OFF, TIMING OFF) $full_query");
 like($json, qr/"Custom Plan Provider": "AsyncSeqScan"/, 'AsyncSeqScan is planned');
 like($json, qr/"IO Method": "io_uring"/, 'io_uring does the reading');
 like($json, qr/"Direct IO": true/, 'direct reads use O_DIRECT');

@@ -34,9 +34,15 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use AsyncScanTest qw(io_analyze);
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('worker');
+# the EXPLAIN options that show AsyncSeqScan's IO counters (ASYNCIO on 18)
+my $io_analyze = io_analyze($node);
 $node->init(extra => ['--data-checksums']);
 $node->append_conf(
 	'postgresql.conf', q{
@@ -217,7 +223,7 @@ SET pg_asyncscan.direct_io = $direct_io;
 };
 	evict_from_page_cache('pgbench_accounts');
 	my $json = $node->safe_psql('postgres',
-		"$settings EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, FORMAT JSON) $query{count}");
+		"$settings EXPLAIN ($io_analyze, COSTS OFF, TIMING OFF, FORMAT JSON) $query{count}");
 	like($json, qr/"Custom Plan Provider": "AsyncSeqScan"/,
 		"direct_io $direct_io: AsyncSeqScan is planned");
 	like($json, qr/"IO Method": "worker"/,
@@ -236,7 +242,7 @@ SET pg_asyncscan.direct_io = $direct_io;
 		"direct_io $direct_io: \"Direct IO\": $want_dio");
 
 	my $text = $node->safe_psql('postgres',
-		"$settings EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) $query{count}");
+		"$settings EXPLAIN ($io_analyze, COSTS OFF, TIMING OFF) $query{count}");
 	like($text, qr/IO: method=worker /,
 		"direct_io $direct_io: EXPLAIN text shows IO: method=worker");
 
@@ -560,7 +566,7 @@ for my $round (1 .. 2)
 	  map { start_psql("SET pg_asyncscan.direct_io = $direct_io;\n$script") } 1 .. 4;
 	my $explain = start_psql(
 		"$small_settings SET pg_asyncscan.direct_io = $direct_io;
-		 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, FORMAT JSON) $query{count}");
+		 EXPLAIN ($io_analyze, COSTS OFF, TIMING OFF, FORMAT JSON) $query{count}");
 	my $i = 0;
 	foreach my $p (@sessions)
 	{
@@ -588,7 +594,7 @@ for my $round (1 .. 2)
 # the text EXPLAIN shows the inline reads
 like(
 	$node->safe_psql('postgres',
-		"$small_settings EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) $query{count}"),
+		"$small_settings EXPLAIN ($io_analyze, COSTS OFF, TIMING OFF) $query{count}"),
 	qr/Reads: .* inline=[1-9]\d*/,
 	'small arena: EXPLAIN text shows inline=N');
 

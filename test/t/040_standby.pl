@@ -14,7 +14,13 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use AsyncScanTest qw(io_analyze);
+
 my $primary = PostgreSQL::Test::Cluster->new('primary');
+# the EXPLAIN options that show AsyncSeqScan's IO counters (ASYNCIO on 18)
+my $io_analyze = io_analyze($primary);
 $primary->init(allows_streaming => 1, extra => ['--data-checksums']);
 $primary->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'pg_asyncscan'
@@ -50,7 +56,7 @@ is($async, $primary->safe_psql('postgres', "SET pg_asyncscan.enabled = off; $q")
 # would read every all-visible block if it were allowed
 $standby->restart;
 my $json = $standby->safe_psql('postgres',
-	"$set EXPLAIN (ANALYZE, FORMAT JSON, COSTS OFF, TIMING OFF) $q");
+	"$set EXPLAIN ($io_analyze, FORMAT JSON, COSTS OFF, TIMING OFF) $q");
 like($json, qr/"Custom Plan Provider": "AsyncSeqScan"/, 'standby plans AsyncSeqScan');
 like($json, qr/"Pages Direct": 0\b/, 'standby never reads directly');
 my ($read) = $json =~ /"Pages Read": (\d+)/;
