@@ -7,7 +7,7 @@ packages, building the extension and PostgreSQL 18); bench/report.py turns
 the two files into report.md and the plots.
 
     bench/matrix.py --mode quick|full --out DIR --lib DIR --pg18 DIR
-                    [--slowfs BIN] [--runs N] [--scale N] [--only GROUPS]
+                    [--lib18 DIR] [--slowfs BIN] [--runs N] [--scale N] [--only GROUPS]
                     [--skip pg18,slow,mixed] [--fresh-data]
 
 What is measured (see bench/README.md for the why):
@@ -17,7 +17,11 @@ What is measured (see bench/README.md for the why):
     scan the table once each, at the same time.  The configuration under
     test comes in through PGOPTIONS (pg_asyncscan.* settings) or, for
     PostgreSQL 18, through the server's start options (io_method is
-    PGC_POSTMASTER there);
+    PGC_POSTMASTER there).  pg_asyncscan runs on both: PostgreSQL 15
+    (against its Seq Scan) and PostgreSQL 18 (against 18's own
+    asynchronous Seq Scan, the server's io_method at its default, worker);
+    both clusters preload it from private library directories (--lib,
+    --lib18), and the Seq Scan rows set pg_asyncscan.enabled = off;
   * cache states: cold (server restarted and OS page cache dropped before
     every run), warm (table in the OS page cache, not in shared buffers),
     hot (a small table loaded into shared buffers with pg_prewarm and
@@ -81,19 +85,25 @@ _add("pg15_seqscan", "PG15 Seq Scan", "15 Seq Scan", "pg15",
      {"pg_asyncscan.enabled": "off"}, node="Seq Scan")
 
 
-def _async(cid, method, dio, tuned=None):
+def _async(cid, method, dio, tuned=None, ver=15):
+    """AsyncSeqScan with that pg_asyncscan.io_method.  On PostgreSQL 18 the
+    server's own io_method stays at its default (worker): it only carries
+    the pages AsyncSeqScan reads through shared buffers (few here: the
+    tables are frozen, all-visible), and one value for all these rows
+    spares restarts between them and PG18's worker Seq Scan."""
     gucs = {"pg_asyncscan.enabled": "on", "pg_asyncscan.io_method": method,
             "pg_asyncscan.direct_io": "on" if dio else "off"}
-    label = f"PG15 AsyncSeqScan {method}" + (" direct_io" if dio else "")
-    short = f"15 {method}" + (" dio" if dio else "")
+    label = f"PG{ver} AsyncSeqScan {method}" + (" direct_io" if dio else "")
+    short = f"{ver} {'async ' if ver != 15 else ''}{method}" + (" dio" if dio else "")
     if tuned:
         for k, v in tuned.items():
             gucs[f"pg_asyncscan.{k}"] = str(v)
         label += ", " + ", ".join(f"{k}={v}" for k, v in tuned.items())
         short += " " + " ".join(
             {"io_depth": "d", "io_combine_limit": "c"}[k] + str(v) for k, v in tuned.items())
-    _add(cid, label, short, "pg15", gucs, node="Custom Scan (AsyncSeqScan)",
-         tuned=bool(tuned))
+    _add(cid, label, short, f"pg{ver}", gucs,
+         start={"io_method": "worker"} if ver == 18 else None,
+         node="Custom Scan (AsyncSeqScan)", tuned=bool(tuned))
 
 
 _async("pg15_sync", "sync", False)
@@ -107,9 +117,22 @@ _async("pg15_uring_dio_d64c64", "io_uring", True, {"io_depth": 64, "io_combine_l
 _async("pg15_uring_dio_d128", "io_uring", True, {"io_depth": 128})
 _async("pg15_uring_dio_d128c64", "io_uring", True, {"io_depth": 128, "io_combine_limit": 64})
 
+# PostgreSQL 18's own Seq Scan: pg_asyncscan is preloaded there too (for
+# the rows below), switched off like in pg15_seqscan
 for _m in ("sync", "worker", "io_uring"):
     _add(f"pg18_{_m.replace('io_', '')}", f"PG18 Seq Scan io_method={_m}",
-         f"18 {_m}", "pg18", start={"io_method": _m}, node="Seq Scan")
+         f"18 {_m}", "pg18", {"pg_asyncscan.enabled": "off"},
+         start={"io_method": _m}, node="Seq Scan")
+
+# pg_asyncscan on PostgreSQL 18 (server io_method = worker, the default)
+_async("pg18_async_sync", "sync", False, ver=18)
+_async("pg18_async_uring", "io_uring", False, ver=18)
+_async("pg18_async_uring_dio", "io_uring", True, ver=18)
+_async("pg18_async_worker", "worker", False, ver=18)
+_async("pg18_async_uring_dio_d64c64", "io_uring", True,
+       {"io_depth": 64, "io_combine_limit": 64}, ver=18)
+PG18_ASYNC = ["pg18_async_sync", "pg18_async_uring", "pg18_async_uring_dio",
+              "pg18_async_worker"]
 
 _add("pg15_oltp", "PG15 OLTP alone (no scan)", "15 OLTP alone", "pg15",
      oltp_only=True)
@@ -122,24 +145,28 @@ _add("pg18_oltp", "PG18 OLTP alone (no scan), io_method=io_uring", "18 OLTP alon
 
 ALL_LOCAL = ["pg15_seqscan", "pg15_sync", "pg15_sync_dio", "pg15_uring",
              "pg15_uring_dio", "pg15_worker", "pg15_worker_dio",
-             "pg15_uring_dio_d32c64", "pg18_sync", "pg18_worker", "pg18_uring"]
+             "pg15_uring_dio_d32c64", "pg18_sync", "pg18_worker",
+             "pg18_uring"] + PG18_ASYNC
 MULTI_FULL = ["pg15_seqscan", "pg15_uring", "pg15_uring_dio",
               "pg15_uring_dio_d32c64", "pg15_worker_dio", "pg18_worker",
-              "pg18_uring"]
+              "pg18_uring", "pg18_async_uring", "pg18_async_uring_dio"]
 SLOW_FULL = ["pg15_seqscan", "pg15_sync", "pg15_sync_dio", "pg15_uring",
              "pg15_uring_dio", "pg15_worker_dio", "pg15_uring_dio_d64c64",
              "pg15_uring_dio_d128", "pg15_uring_dio_d128c64", "pg18_sync",
-             "pg18_worker", "pg18_uring"]
+             "pg18_worker", "pg18_uring", "pg18_async_uring",
+             "pg18_async_uring_dio", "pg18_async_uring_dio_d64c64"]
 MIXED_FULL = ["pg15_oltp", "pg15_seqscan", "pg15_uring", "pg15_uring_dio",
               "pg18_oltp", "pg18_uring"]
 
 QUICK_LOCAL = ["pg15_seqscan", "pg15_sync", "pg15_uring", "pg15_uring_dio",
                "pg15_worker_dio", "pg15_uring_dio_d32c64", "pg18_sync",
-               "pg18_worker", "pg18_uring"]
-QUICK_MULTI = ["pg15_seqscan", "pg15_uring_dio", "pg18_uring"]
-QUICK_HOT = ["pg15_seqscan", "pg15_uring", "pg15_uring_dio", "pg18_uring"]
+               "pg18_worker", "pg18_uring"] + PG18_ASYNC
+QUICK_MULTI = ["pg15_seqscan", "pg15_uring_dio", "pg18_uring",
+               "pg18_async_uring_dio"]
+QUICK_HOT = ["pg15_seqscan", "pg15_uring", "pg15_uring_dio", "pg18_uring",
+             "pg18_async_uring"]
 QUICK_SLOW = ["pg15_seqscan", "pg15_uring_dio", "pg15_uring_dio_d64c64",
-              "pg18_uring"]
+              "pg18_uring", "pg18_async_uring_dio"]
 QUICK_MIXED = ["pg15_oltp", "pg15_seqscan", "pg15_uring_dio"]
 
 MODES = {
@@ -550,9 +577,14 @@ class Bench:
                                 f"dynamic_library_path = '{args.lib}:$libdir'"]),
         }
         if self.use_pg18:
+            if not args.lib18:
+                sys.exit("matrix.py: --lib18 (pg_asyncscan built for PostgreSQL 18) "
+                         "is needed unless --skip pg18")
             self.clusters["pg18"] = Cluster("pg18", os.path.join(args.pg18, "bin"),
                                             os.path.join(self.work, "pg18"),
-                                            PORTS["pg18"], common)
+                                            PORTS["pg18"], common + [
+                                                "shared_preload_libraries = 'pg_asyncscan'",
+                                                f"dynamic_library_path = '{args.lib18}:$libdir'"])
         self.slowfs = SlowFS(args.slowfs, self.work) if self.use_slow else None
         self.results = []
         self.extra = dict(explain={}, slowfs_status={}, disturbed=0, retries=0,
@@ -665,17 +697,19 @@ class Bench:
                 if r.returncode != 0:
                     raise RuntimeError(f"pgbench -i failed:\n{r.stderr[-3000:]}")
                 cl.psql("VACUUM (FREEZE, ANALYZE)", db)
-                exts = ["pg_prewarm"]
-                if name == "pg15":
-                    exts.append("pg_asyncscan")
-                for e in exts:
-                    cl.psql(f"CREATE EXTENSION IF NOT EXISTS {e}", db)
+                cl.psql("CREATE EXTENSION IF NOT EXISTS pg_prewarm", db)
                 cl.psql(f"COMMENT ON DATABASE {db} IS '{tag}'")
                 cl.psql("CHECKPOINT")
                 log(f"  [{name}] {db} ready in {fmt_s(time.time() - t0)}")
+            # pg_asyncscan in every database, also in those made before it
+            # supported PostgreSQL 18 (on 15 the server runs without the
+            # preload here, so the library loads once, from the system
+            # installation; 18 finds "$libdir/pg_asyncscan" through
+            # dynamic_library_path, the private copy it preloads).
             # Every run starts from all-visible, frozen pages and a clean
             # checkpoint (the mixed workload of an earlier run updated rows)
             for kind in kinds:
+                cl.psql("CREATE EXTENSION IF NOT EXISTS pg_asyncscan", self.dbname(kind))
                 cl.psql("VACUUM (FREEZE, ANALYZE)", self.dbname(kind))
             cl.psql("CHECKPOINT")
             cl.stop()
@@ -912,7 +946,22 @@ class Bench:
                     got = cl.show(["io_method"])["io_method"]
                     if got != cfg["start"]["io_method"]:
                         raise RuntimeError(f"{cid}: io_method is {got}")
+                if "pg_asyncscan.io_method" in cfg["gucs"]:
+                    got = cl.show(["pg_asyncscan.io_method"], db,
+                                  cfg["gucs"])["pg_asyncscan.io_method"]
+                    if got != cfg["gucs"]["pg_asyncscan.io_method"]:
+                        raise RuntimeError(f"{cid}: pg_asyncscan.io_method is {got}")
         log(f"  plans checked: {len(seen)} (database, configuration) pairs")
+
+    @staticmethod
+    def explain_options(cl, cfg):
+        """EXPLAIN options for the appendix: on PostgreSQL 18 AsyncSeqScan's
+        own counters (IO:, Reads:) appear only with its ASYNCIO option."""
+        opts = "ANALYZE, BUFFERS, TIMING OFF"
+        if cfg["node"] == "Custom Scan (AsyncSeqScan)" and \
+                int(cl.show(["server_version_num"])["server_version_num"]) >= 180000:
+            opts += ", ASYNCIO"
+        return opts
 
     def explain_runs(self):
         """One extra cold EXPLAIN (ANALYZE, BUFFERS) per configuration of the
@@ -930,7 +979,7 @@ class Bench:
                 drop_caches()
                 cl.start(cfg["start"])
                 txt = cl.psql("SET track_io_timing = on;\n"
-                              f"EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {QUERY}",
+                              f"EXPLAIN ({self.explain_options(cl, cfg)}) {QUERY}",
                               db, cfg["gucs"])
                 self.extra["explain"][f"{g['id']}/{cid}"] = txt
             log(f"  EXPLAIN ANALYZE (cold) kept for {g['id']}")
@@ -1049,13 +1098,14 @@ class Bench:
                  "jit", "effective_io_concurrency", "maintenance_io_concurrency",
                  "synchronize_seqscans", "data_checksums", "autovacuum", "fsync",
                  "wal_level", "huge_pages", "block_size"]
-        pg15 = names + ["pg_asyncscan.io_method", "pg_asyncscan.io_depth",
-                        "pg_asyncscan.io_combine_limit", "pg_asyncscan.direct_reads",
-                        "pg_asyncscan.direct_io", "pg_asyncscan.io_workers",
-                        "pg_asyncscan.min_relation_size", "pg_asyncscan.worker_arena_size",
-                        "shared_preload_libraries"]
+        ext = ["pg_asyncscan.io_method", "pg_asyncscan.io_depth",
+               "pg_asyncscan.io_combine_limit", "pg_asyncscan.direct_reads",
+               "pg_asyncscan.direct_io", "pg_asyncscan.io_workers",
+               "pg_asyncscan.min_relation_size", "pg_asyncscan.worker_arena_size",
+               "shared_preload_libraries"]
+        pg15 = names + ext
         pg18 = names + ["io_method", "io_workers", "io_combine_limit",
-                        "io_max_combine_limit", "io_max_concurrency"]
+                        "io_max_combine_limit", "io_max_concurrency"] + ext
         out = {}
         for name, cl in self.clusters.items():
             cl.ensure(self.default_opts(name))
@@ -1095,9 +1145,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=sorted(MODES), default="quick")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--lib", required=True, help="directory holding pg_asyncscan.so")
+    ap.add_argument("--out", help="result directory (needed unless --list)")
+    ap.add_argument("--lib", help="directory holding pg_asyncscan.so (needed unless --list)")
     ap.add_argument("--pg18", default="/var/cache/pg_asyncscan-bench/pg18")
+    ap.add_argument("--lib18", default=None,
+                    help="directory holding pg_asyncscan.so built for PostgreSQL 18")
     ap.add_argument("--slowfs", default=None, help="slowfs binary (no slow storage without)")
     ap.add_argument("--workdir", default="/var/tmp/pg_asyncscan-bench")
     ap.add_argument("--runs", type=int, default=None)
@@ -1118,8 +1170,10 @@ def main():
     args = ap.parse_args()
     if args.list:
         for k, v in CONFIGS.items():
-            print(f"{k:24} {v['label']}")
+            print(f"{k:28} {v['label']}")
         return
+    if not args.out or not args.lib:
+        ap.error("--out and --lib are needed")
     if os.geteuid() != 0:
         sys.exit("matrix.py must run as root (drop_caches, runuser)")
     os.makedirs(args.out, exist_ok=True)

@@ -4,8 +4,9 @@
 #   bash bench/run.sh [--quick | --full] [options]
 #
 # Runs the whole matrix (Seq Scan and AsyncSeqScan on PostgreSQL 15 with
-# every io_method, direct_io off/on and tuned settings; PostgreSQL 18 with
-# io_method = sync, worker, io_uring as the anchor; cache cold, OS-warm and
+# every io_method, direct_io off/on and tuned settings; PostgreSQL 18's own
+# Seq Scan with io_method = sync, worker, io_uring as the anchor, and
+# AsyncSeqScan on PostgreSQL 18 beside it; cache cold, OS-warm and
 # shared-buffer-hot; 1, 2 and 4 clients; slow storage through
 # test/tools/slowfs at 0.5 ms and 2 ms per read request; OLTP at a fixed
 # rate next to a scanning client) and writes report.md, results.json and
@@ -13,8 +14,8 @@
 # elapsed, estimated time left) goes to the terminal and to run.log there.
 #
 #   --quick           (default) scale 50 (640 MB), fewer configurations in
-#                     the 2/4-client, slow-storage and mixed groups: ~10 min
-#   --full            scale 150 (1.9 GB), every configuration: ~40 min
+#                     the 2/4-client, slow-storage and mixed groups: ~13 min
+#   --full            scale 150 (1.9 GB), every configuration: ~55 min
 #   --runs N          timed runs per case (default 5)
 #   --scale N         pgbench scale of the main table
 #   --only LIST       only these groups (ids or prefixes: hot, warm-c1,
@@ -34,8 +35,9 @@
 #
 # Needs root (drop_caches, apt-get, mounting slowfs); servers, initdb and
 # slowfs run as the postgres user.  Work directory (clusters, data, kept
-# between runs): /var/tmp/pg_asyncscan-bench; PostgreSQL 18 build and
-# slowfs binary: /var/cache/pg_asyncscan-bench (built once).  Ports 5491
+# between runs): /var/tmp/pg_asyncscan-bench; PostgreSQL 18 build
+# (test/build_pg.sh 18 --flavor bench) and slowfs binary:
+# /var/cache/pg_asyncscan-bench (built once).  Ports 5491
 # (PostgreSQL 15) and 5492 (PostgreSQL 18).  The servers are stopped and
 # slowfs unmounted when the script ends, however it ends.
 #
@@ -111,8 +113,12 @@ fi
 asyncscan_require_root "$0" "$@"
 
 PG18_DIR=$CACHE/pg18
+PG18_CONFIG=$PG18_DIR/bin/pg_config
 SLOWFS_BIN=$CACHE/slowfs/slowfs
 LIBDIR=$WORK/lib
+LIBDIR18=$WORK/lib18
+USE_PG18=1
+[[ ",$SKIP," == *",pg18,"* ]] && USE_PG18=0
 
 # stop_everything -- our servers (only those whose data directory is under
 # $WORK) and our slowfs mount; never fails
@@ -180,8 +186,11 @@ asyncscan_install_deps
 stop_everything
 
 # --- PostgreSQL 18 (built once, cached) -------------------------------------
-if [[ ",$SKIP," != *",pg18,"* ]]; then
-	bash "$HERE/build_pg18.sh" "$CACHE"
+# optimised, no assertions: the same build as for the tests' other majors,
+# flavour "bench"
+if [ "$USE_PG18" = 1 ]; then
+	bash "$ROOT/test/build_pg.sh" 18 --flavor bench --cache "$CACHE" ||
+		asyncscan_die "PostgreSQL 18 build failed (test/build_pg.sh)"
 fi
 
 # --- slowfs (built when its source changed) --------------------------------
@@ -199,12 +208,15 @@ if [[ ",$SKIP," != *",slow,"* ]]; then
 fi
 
 # --- pg_asyncscan -------------------------------------------------------------
-# Built from a copy of the tree (or of git REF) and loaded by the bench
-# clusters from a private directory (dynamic_library_path), so a
-# "make install" by someone else on this machine during the run does not
-# change the library under test.  The system installation is only used by
-# CREATE EXTENSION when the data are first generated (and made with
-# "make install" if it is missing).
+# Built from a copy of the tree (or of git REF), once per PostgreSQL major,
+# and loaded by the bench clusters from private directories ($LIBDIR for
+# 15, $LIBDIR18 for 18; dynamic_library_path), so a "make install" by
+# someone else on this machine during the run does not change the library
+# under test.  On 15 the system installation is only used by CREATE
+# EXTENSION (made with "make install" if it is missing).  On 18 only the
+# control and SQL files go into the PostgreSQL 18 prefix: 18 looks for the
+# "$libdir/pg_asyncscan" of CREATE FUNCTION in dynamic_library_path too,
+# so CREATE EXTENSION loads the private copy.
 mkdir -p "$WORK"
 chown postgres: "$WORK"
 BUILD_INFO=$OUT/build.txt
@@ -225,10 +237,23 @@ if [ "$BUILD" = 1 ]; then
 		COMMIT=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
 	fi
 	chown -R postgres: "$WORK/build"
+	[ "$USE_PG18" = 1 ] && cp -a "$SRC" "$WORK/build/src18"
+	asyncscan_log "building pg_asyncscan for PostgreSQL 15"
 	asyncscan_as_pg make -C "$SRC" -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >/dev/null ||
 		asyncscan_die "pg_asyncscan build failed"
 	mkdir -p "$LIBDIR"
 	install -m 755 "$SRC/pg_asyncscan.so" "$LIBDIR/pg_asyncscan.so"
+	if [ "$USE_PG18" = 1 ]; then
+		asyncscan_log "building pg_asyncscan for PostgreSQL 18"
+		asyncscan_as_pg make -C "$WORK/build/src18" -s -j"$(nproc)" \
+			PG_CONFIG="$PG18_CONFIG" >/dev/null ||
+			asyncscan_die "pg_asyncscan build for PostgreSQL 18 failed"
+		mkdir -p "$LIBDIR18"
+		install -m 755 "$WORK/build/src18/pg_asyncscan.so" "$LIBDIR18/pg_asyncscan.so"
+		install -m 644 "$WORK/build/src18/pg_asyncscan.control" \
+			"$WORK/build/src18"/pg_asyncscan--*.sql \
+			"$("$PG18_CONFIG" --sharedir)/extension/"
+	fi
 	if [ ! -f "$("$PG_CONFIG" --sharedir)/extension/pg_asyncscan.control" ]; then
 		asyncscan_log "pg_asyncscan not installed yet: make install"
 		make -C "$SRC" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
@@ -245,9 +270,17 @@ if [ "$BUILD" = 1 ]; then
 	} >"$WORK/lib/build.txt"
 fi
 [ -f "$LIBDIR/pg_asyncscan.so" ] || asyncscan_die "no $LIBDIR/pg_asyncscan.so: run without --no-build"
+if [ "$USE_PG18" = 1 ]; then
+	[ -f "$LIBDIR18/pg_asyncscan.so" ] ||
+		asyncscan_die "no $LIBDIR18/pg_asyncscan.so: run without --no-build"
+	[ -f "$("$PG18_CONFIG" --sharedir)/extension/pg_asyncscan.control" ] ||
+		asyncscan_die "pg_asyncscan is not installed in $PG18_DIR: run without --no-build"
+fi
 {
 	cat "$WORK/lib/build.txt" 2>/dev/null
 	echo "pg_asyncscan_so_sha256=$(sha256sum "$LIBDIR/pg_asyncscan.so" | cut -d' ' -f1)"
+	[ "$USE_PG18" = 1 ] &&
+		echo "pg_asyncscan_pg18_so_sha256=$(sha256sum "$LIBDIR18/pg_asyncscan.so" | cut -d' ' -f1)"
 	echo "liburing=$(dpkg-query -W -f='${Version}' liburing2 2>/dev/null)"
 	echo "gcc=$(gcc -dumpfullversion 2>/dev/null)"
 	echo "pg15_package=$(dpkg-query -W -f='${Version}' "postgresql-$PG_MAJOR" 2>/dev/null)"
@@ -260,7 +293,7 @@ fi
 # --- the matrix -----------------------------------------------------------------
 # in the background, so that a signal to this script is handled at once
 python3 "$HERE/matrix.py" --mode "$MODE" --out "$OUT" --lib "$LIBDIR" \
-	--pg18 "$PG18_DIR" --workdir "$WORK" "${PYARGS[@]}" &
+	--pg18 "$PG18_DIR" --lib18 "$LIBDIR18" --workdir "$WORK" "${PYARGS[@]}" &
 PY_PID=$!
 rc=0
 wait "$PY_PID" || rc=$?
