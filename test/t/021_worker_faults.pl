@@ -20,104 +20,34 @@
 #
 # slowfs needs fuse3 (fusermount3), libfuse3-dev (pkg-config fuse3), a C
 # compiler and read/write access to /dev/fuse for the user running the
-# test; without them the whole file is skipped, with the reason.
+# test; without them the whole file is skipped, with the reason (see
+# test/perl/SlowFS.pm, which builds, mounts and controls it).
 
 use strict;
 use warnings;
 
-use IPC::Run;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use SlowFS;
 use Test::More;
 use Time::HiRes qw(time usleep);
 
-# --- slowfs: build and mount, or skip ---------------------------------------
-sub have_command
-{
-	my ($cmd) = @_;
-	return system("command -v $cmd >/dev/null 2>&1") == 0;
-}
-
-foreach my $cmd (qw(fusermount3 pkg-config cc mountpoint))
-{
-	plan skip_all => "slowfs tests need $cmd (packages fuse3, pkg-config, gcc)"
-	  unless have_command($cmd);
-}
-plan skip_all => 'slowfs tests need libfuse3-dev (pkg-config fuse3 not found)'
-  unless system('pkg-config --exists fuse3') == 0;
-plan skip_all =>
-  'slowfs tests need read/write access to /dev/fuse for this user (as root: chmod 666 /dev/fuse)'
-  unless -c '/dev/fuse' && -r '/dev/fuse' && -w '/dev/fuse';
-
-my $work = PostgreSQL::Test::Utils::tempdir;
-my $slowfs = "$work/slowfs";
-my $fuse_cflags = `pkg-config --cflags fuse3`;
-my $fuse_libs = `pkg-config --libs fuse3`;
-chomp($fuse_cflags, $fuse_libs);
-system("cc -O2 -Wall -Wextra -Werror $fuse_cflags -o $slowfs "
-	  . "test/tools/slowfs.c $fuse_libs -lpthread") == 0
-  or BAIL_OUT('could not build test/tools/slowfs.c');
-
-my $src = "$work/src";
-my $mnt = "$work/mnt";
-my $control = "$mnt/.slowfs_control";
-mkdir $src or die "mkdir $src: $!";
-mkdir $mnt or die "mkdir $mnt: $!";
-my $slowfs_log = "$work/slowfs.log";
-my $slowfs_h =
-  IPC::Run::start([ $slowfs, '-f', $src, $mnt ], '<', \undef, '>',
-	$slowfs_log, '2>>', $slowfs_log);
-my $mounted = 0;
-foreach my $i (1 .. 50)
-{
-	if (system('mountpoint', '-q', $mnt) == 0)
-	{
-		$mounted = 1;
-		last;
-	}
-	last unless $slowfs_h->pumpable;
-	usleep(100_000);
-}
-unless ($mounted)
-{
-	eval { $slowfs_h->kill_kill; };
-	my $why = -s $slowfs_log ? slurp_file($slowfs_log) : 'no message';
-	$why =~ s/\s+/ /g;
-	plan skip_all => "could not mount slowfs (no FUSE in this environment?): $why";
-}
+# --- slowfs: build and mount, or skip (test/perl/SlowFS.pm) -----------------
+my $why = SlowFS::missing_prerequisites();
+plan skip_all => $why if defined $why;
+my ($fs, $mount_why) = SlowFS->mount;
+plan skip_all => "could not mount slowfs: $mount_why" unless $fs;
+my $mnt = $fs->mountpoint;
 
 my $node;
 
-# Unmount at the end, whatever happened: the server first (it has files
-# open on the mount), then the filesystem.  This END block runs before the
-# one of PostgreSQL::Test::Cluster (END blocks run in reverse order).
-END
-{
-	if ($mounted)
-	{
-		$node->stop('immediate') if defined $node && defined $node->{_pid};
-		system('fusermount3', '-u', $mnt) == 0
-		  or system('fusermount3', '-uz', $mnt);
-		eval { $slowfs_h->finish; };
-	}
-}
-
-# Send commands to slowfs; read its settings and counters.
-sub slowfs_ctl
-{
-	my ($cmd) = @_;
-	open(my $fh, '>', $control) or die "cannot open $control: $!";
-	print $fh "$cmd\n" or die "cannot write to $control: $!";
-	close($fh) or die "slowfs refused \"$cmd\": $!";
-	return;
-}
-
-sub slowfs_counter
-{
-	my ($name) = @_;
-	my ($n) = slurp_file($control) =~ /\b$name (\d+)/;
-	return $n // -1;
-}
+# The server has files open on the mount: stop it before unmounting (at
+# the end, whatever happened).
+$fs->before_unmount(
+	sub { $node->stop('immediate') if defined $node && defined $node->{_pid}; });
 
 # --- the cluster, a table on slowfs ------------------------------------------
 $node = PostgreSQL::Test::Cluster->new('faults');
@@ -167,10 +97,7 @@ like($expected, qr/^40000\|800020000\|[0-9a-f]{32}$/, 'Seq Scan reference result
 sub evict
 {
 	$node->safe_psql('postgres', 'CHECKPOINT');
-	system('sync');
-	my $file = $node->data_dir . "/$relpath";
-	system('dd', "if=$file", 'iflag=nocache', 'count=0', 'status=none') == 0
-	  or die "could not evict $file from the page cache";
+	SlowFS::drop_page_cache($node->data_dir . "/$relpath");
 	return;
 }
 
@@ -216,25 +143,25 @@ sub run_error
 
 # a clean worker scan through slowfs, to start with
 evict();
-slowfs_ctl('reset-stats');
+$fs->ctl('reset-stats');
 foreach my $direct_io ('off', 'on')
 {
 	evict();
 	is($s->query_safe("SET pg_asyncscan.direct_io = $direct_io; $query"),
 		$expected, "no fault, direct_io $direct_io: worker scan on slowfs is right");
 }
-cmp_ok(slowfs_counter('reads'), '>', 0, 'the scans read through slowfs');
+cmp_ok($fs->counter('reads'), '>', 0, 'the scans read through slowfs');
 
 # --- EIO on one block ----------------------------------------------------------
 my $bad_block = 300;
-slowfs_ctl("eio add $suffix " . ($bad_block * 8192) . ' 8192');
+$fs->ctl("eio add $suffix " . ($bad_block * 8192) . ' 8192');
 foreach my $direct_io ('off', 'on')
 {
 	evict();
-	my $before = slowfs_counter('eio_injected');
+	my $before = $fs->counter('eio_injected');
 	my ($out, $err) =
 	  run_error("SET pg_asyncscan.direct_io = $direct_io; $query");
-	cmp_ok(slowfs_counter('eio_injected'), '>', $before,
+	cmp_ok($fs->counter('eio_injected'), '>', $before,
 		"EIO, direct_io $direct_io: slowfs injected EIO");
 	like(
 		$err,
@@ -259,7 +186,7 @@ is( $node->safe_psql(
 	't',
 	'pg_asyncscan_stats counts the failed reads for the worker method');
 
-slowfs_ctl("eio clear");
+$fs->ctl("eio clear");
 evict();
 is($s->query_safe("SET pg_asyncscan.direct_io = on; $query"),
 	$expected, 'EIO cleared: the same session scans correctly');
@@ -268,21 +195,21 @@ is($s->query_safe("SET pg_asyncscan.direct_io = on; $query"),
 # Every read covering the second half of block 300 ends there; the retry
 # from there on is whole.  (Buffered reads are left out: the kernel takes
 # a short FUSE reply as end of file and zero-fills the page.)
-slowfs_ctl('short add ' . $suffix . ' ' . ($bad_block * 8192 + 4096) . ' 4096');
+$fs->ctl('short add ' . $suffix . ' ' . ($bad_block * 8192 + 4096) . ' 4096');
 foreach my $round (1 .. 2)
 {
 	evict();
-	my $before = slowfs_counter('short_injected');
+	my $before = $fs->counter('short_injected');
 	is($s->query_safe("SET pg_asyncscan.direct_io = on; $query"),
 		$expected, "short read, round $round: results are right");
-	cmp_ok(slowfs_counter('short_injected'), '>', $before,
+	cmp_ok($fs->counter('short_injected'), '>', $before,
 		"short read, round $round: slowfs injected a short read");
 }
 arena_is_clean('short reads');
 
 # A read that stops dead at block 300: premature end of file
-slowfs_ctl('clear');
-slowfs_ctl('short add ' . $suffix . ' ' . ($bad_block * 8192) . ' 0');
+$fs->ctl('clear');
+$fs->ctl('short add ' . $suffix . ' ' . ($bad_block * 8192) . ' 0');
 {
 	evict();
 	my ($out, $err) = run_error("SET pg_asyncscan.direct_io = on; $query");
@@ -302,7 +229,7 @@ slowfs_ctl('short add ' . $suffix . ' ' . ($bad_block * 8192) . ' 0');
 		'premature end of file: DETAIL names the worker method');
 	arena_is_clean('premature end of file');
 }
-slowfs_ctl('clear');
+$fs->ctl('clear');
 evict();
 is($s->query_safe("SET pg_asyncscan.direct_io = on; $query"),
 	$expected, 'faults cleared: the session scans correctly');
@@ -311,7 +238,7 @@ is($s->query_safe("SET pg_asyncscan.direct_io = on; $query"),
 # One second per read request: requests stay RUNNING in a worker long
 # after their owner has gone, so the owner must abandon them and the
 # worker free them.
-slowfs_ctl('read-latency 1000000');
+$fs->ctl('read-latency 1000000');
 my $running_sql = q{SELECT running > 0 FROM pg_asyncscan_worker_status()};
 
 sub wait_running
@@ -366,7 +293,7 @@ sub wait_running
 	arena_is_clean('slow reads, after pg_terminate_backend');
 }
 
-slowfs_ctl('read-latency 0');
+$fs->ctl('read-latency 0');
 evict();
 is($s->query_safe("SET pg_asyncscan.direct_io = off; $query"),
 	$expected, 'after all faults: worker scans are right');
@@ -374,14 +301,14 @@ is($s->query_safe("SET pg_asyncscan.direct_io = off; $query"),
 # The EIO is real: a Seq Scan fails on it too, with PostgreSQL's own
 # message.  (Last: the failed buffered read leaves block 300 behind in
 # shared buffers, so later scans would read it through shared buffers.)
-slowfs_ctl("eio add $suffix " . ($bad_block * 8192) . ' 8192');
+$fs->ctl("eio add $suffix " . ($bad_block * 8192) . ' 8192');
 evict();
 my (undef, $seq_err) = run_error("SET pg_asyncscan.enabled = off; $query");
 like(
 	$seq_err,
 	qr/could not read block $bad_block in file ".*": Input\/output error/,
 	'a Seq Scan meets the same EIO');
-slowfs_ctl('clear');
+$fs->ctl('clear');
 $s->quit;
 
 $node->stop;
