@@ -10,7 +10,8 @@
 #   --flavor bench  optimised, no assertions, for the benchmarks;
 #                   cache /var/cache/pg_asyncscan-bench/pgMAJOR
 #
-# Both flavours: --with-liburing (18 and later), ICU, lz4, OpenSSL; the contrib modules the
+# Both flavours: upstream's source from Debian's source package, without
+# Debian's packaging patches; --with-liburing (18 and later), ICU, lz4, OpenSSL; the contrib modules the
 # tests and benchmarks use (pg_buffercache, pg_visibility, pg_prewarm); the
 # isolation tester and pg_regress installed under lib/pgxs, where PGXS looks
 # for them.  Result: PREFIX/bin/pg_config and the stamp file PREFIX/.built
@@ -62,10 +63,22 @@ STAMP=$PREFIX/.built
 SRCLIST=/etc/apt/sources.list.d/pg_asyncscan-src.sources
 CONTRIB=(pg_buffercache pg_visibility pg_prewarm)
 
-if [ -f "$STAMP" ] && [ -x "$PREFIX/bin/pg_config" ]; then
+# --with-liburing exists from PostgreSQL 18 on (its own AIO); older majors
+# do not know it, and our extension links liburing itself.
+URING=()
+[ "$MAJOR" -ge 18 ] && URING=(--with-liburing)
+CONF=(--prefix="$PREFIX" "${URING[@]}" --with-icu --with-lz4 --with-openssl
+	--without-llvm --disable-nls "${FLAVOR_CONF[@]}")
+
+# A cached build is reused when it was made by this script with the same
+# configure line from unpatched sources (the stamp's second line).
+if [ -f "$STAMP" ] && [ -x "$PREFIX/bin/pg_config" ] &&
+	[ "$(sed -n 2p "$STAMP")" = "configure ${CONF[*]} (upstream source, no Debian patches)" ]; then
 	log "cached: $PREFIX ($(head -n 1 "$STAMP"))"
 	exit 0
 fi
+
+
 [ "$(id -u)" -eq 0 ] || die "must run as root (apt-get)"
 
 # Packages for this build (bookworm versions): a subset of the Build-Depends
@@ -106,6 +119,10 @@ fi
 SRCDIR=${CACHE%/}/src
 mkdir -p "$SRCDIR"
 cd "$SRCDIR"
+# (a tree extracted with Debian's patches applied has .pc/)
+for d in "postgresql-$MAJOR-"*/; do
+	[ -d "$d.pc" ] && rm -rf "$d"
+done
 if ! ls -d "postgresql-$MAJOR-"*/ >/dev/null 2>&1; then
 	apt-cache showsrc "postgresql-$MAJOR" 2>/dev/null | grep -q '^Version:' ||
 		die "Debian's archive has no source package postgresql-$MAJOR in any suite configured for deb-src (bookworm, trixie, unstable)" 2
@@ -113,7 +130,11 @@ if ! ls -d "postgresql-$MAJOR-"*/ >/dev/null 2>&1; then
 	apt-get source -q --download-only "postgresql-$MAJOR" >/dev/null 2>&1 ||
 		apt-get source -q --download-only "postgresql-$MAJOR"
 	dsc=$(ls "postgresql-${MAJOR}_"*.dsc | sort -V | tail -n 1)
-	dpkg-source -x "$dsc" >/dev/null
+	# upstream's source as Debian ships it, without Debian's packaging
+	# patches: 50-per-version-dirs would install libraries into
+	# /usr/lib/postgresql/MAJOR/lib whatever the prefix, shared by every
+	# build of that major on the machine
+	dpkg-source --skip-patches -x "$dsc" >/dev/null
 fi
 srcdir=$(ls -d "postgresql-$MAJOR-"*/ | sort -V | tail -n 1)
 srcdir=$SRCDIR/${srcdir%/}
@@ -124,12 +145,6 @@ build=$CACHE/build-pg$MAJOR-$FLAVOR
 rm -rf "$build" "$PREFIX"
 mkdir -p "$build"
 cd "$build"
-# --with-liburing exists from PostgreSQL 18 on (its own AIO); older majors
-# do not know it, and our extension links liburing itself.
-URING=()
-[ "$MAJOR" -ge 18 ] && URING=(--with-liburing)
-CONF=(--prefix="$PREFIX" "${URING[@]}" --with-icu --with-lz4 --with-openssl
-	--without-llvm --disable-nls "${FLAVOR_CONF[@]}")
 log "configure ${CONF[*]}"
 "$srcdir/configure" "${CONF[@]}" >configure.log 2>&1 ||
 	{ tail -n 30 configure.log >&2; die "configure failed (log: $build/configure.log)"; }
@@ -150,7 +165,7 @@ if [ "$MAJOR" -ge 18 ]; then
 	grep -q '^#define USE_LIBURING 1' src/include/pg_config.h ||
 		die "built without liburing support"
 fi
-printf 'PostgreSQL %s (Debian source %s)\nconfigure %s\nbuilt %s in %ss\n' \
+printf 'PostgreSQL %s (Debian source %s)\nconfigure %s (upstream source, no Debian patches)\nbuilt %s in %ss\n' \
 	"$("$PREFIX/bin/postgres" --version | awk '{print $3}')" "$version" \
 	"${CONF[*]}" "$(date -u +%FT%TZ)" "$(($(date +%s) - t0))" >"$STAMP"
 cd /
