@@ -28,7 +28,7 @@ DATA = pg_asyncscan--0.1.sql
 PGFILEDESC = "pg_asyncscan - asynchronous batched reads for sequential heap scans"
 
 # regression tests (sql/, expected/)
-REGRESS = setup guc planner explain differential paths cursor_rescan errors methods parallel security badinput
+REGRESS = setup guc planner explain explain_asyncio differential paths cursor_rescan errors methods parallel security badinput
 # the table larger than one 1GB segment: slower, run by installcheck-large
 REGRESS_LARGE = segment
 REGRESS_OPTS = --inputdir=. --outputdir=.
@@ -53,8 +53,9 @@ EXTRA_CLEAN = test/output_iso test/tmp_check tmp_check results regression.diffs 
 # PGXS tracks no header dependencies: rebuild everything when a header changes
 $(OBJS): $(wildcard src/*.h)
 
-# run the slow regression tests (test/run.sh runs this after installcheck)
+# run the slow regression tests (test/run.sh runs this after installcheck),
+# after setup (the extension and io_analyze() in a fresh database)
 installcheck-large:
-	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS_LARGE)
+	$(pg_regress_installcheck) $(REGRESS_OPTS) setup $(REGRESS_LARGE)
 
 .PHONY: installcheck-large

@@ -127,8 +127,10 @@ if ! ls -d "postgresql-$MAJOR-"*/ >/dev/null 2>&1; then
 	apt-cache showsrc "postgresql-$MAJOR" 2>/dev/null | grep -q '^Version:' ||
 		die "Debian's archive has no source package postgresql-$MAJOR in any suite configured for deb-src (bookworm, trixie, unstable)" 2
 	log "apt-get source postgresql-$MAJOR (into $SRCDIR)"
-	apt-get source -q --download-only "postgresql-$MAJOR" >/dev/null 2>&1 ||
-		apt-get source -q --download-only "postgresql-$MAJOR"
+	if ! apt-get source -q --download-only "postgresql-$MAJOR" >"$SRCDIR/fetch.log" 2>&1; then
+		grep -E '^(E|W):' "$SRCDIR/fetch.log" >&2 || tail -n 5 "$SRCDIR/fetch.log" >&2
+		die "apt-get source postgresql-$MAJOR failed: the archive lists it but does not serve its files" 2
+	fi
 	dsc=$(ls "postgresql-${MAJOR}_"*.dsc | sort -V | tail -n 1)
 	# upstream's source as Debian ships it, without Debian's packaging
 	# patches: 50-per-version-dirs would install libraries into

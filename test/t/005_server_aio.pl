@@ -62,7 +62,8 @@ my $seqscan = $node->safe_psql('postgres',
 my ($cases, $rows) = (0, 0);
 foreach my $server_method (qw(sync worker io_uring))
 {
-	$node->adjust_conf('postgresql.conf', 'io_method', $server_method);
+	# the last setting in the file wins
+	$node->append_conf('postgresql.conf', "io_method = $server_method");
 	$node->restart;
 	is($node->safe_psql('postgres', 'SHOW io_method'),
 		$server_method, "server io_method = $server_method");
