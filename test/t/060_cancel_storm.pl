@@ -522,8 +522,9 @@ foreach my $method ('io_uring', 'worker')
 	eval { $v->quit; };
 
 	ok(wait_for_restart(), "$method: the server is back after crash restart");
+	# "server process" before PostgreSQL 18, "client backend" from 18 on
 	$log = slurp_file($node->logfile);
-	like($log, qr/server process \(PID $vpid\) was terminated by signal 9/,
+	like($log, qr/(?:server process|client backend) \(PID $vpid\) was terminated by signal 9/,
 		"$method: the log names the killed backend");
 	$kill_cases{rows} +=
 	  every_method_scans_correctly("after SIGKILL of a $method backend");
