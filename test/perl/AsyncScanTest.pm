@@ -14,6 +14,21 @@
 # extension EXPLAIN API), and BUFFERS OFF keeps 18's default buffer lines
 # out of text output.  The regression tests' io_analyze() in sql/setup.sql
 # is the same rule in SQL.
+#
+# evict_files(@paths): drop each relation file and its further 1 GB
+# segments (path.1, path.2, ...) from the OS page cache (dd iflag=nocache;
+# the caller has checkpointed and synced, so no page is dirty).
+#
+# evict_from_page_cache($node, $rel): CHECKPOINT, sync, evict_files() of
+# $rel's main fork: its next reads go to the disk.
+#
+# arena_is_clean($node, $name [, $secs]): the worker method left nothing
+# behind: within $secs (10) every arena slot is free and nothing is queued,
+# running or owned (pg_asyncscan_worker_status()); one test named $name.
+#
+# $READING_WORKER_SQL: creates reading_worker(timeout_ms), the PID of an IO
+# worker waiting on a read (wait event DataFileRead) within timeout_ms, or
+# NULL: the moment to kill one mid-read.
 
 package AsyncScanTest;
 
@@ -21,7 +36,9 @@ use strict;
 use warnings;
 
 use Exporter 'import';
-our @EXPORT_OK = qw(io_analyze);
+use Test::More;
+our @EXPORT_OK =
+  qw(io_analyze evict_files evict_from_page_cache arena_is_clean $READING_WORKER_SQL);
 
 sub io_analyze
 {
@@ -30,5 +47,66 @@ sub io_analyze
 	  ? 'ANALYZE, ASYNCIO, BUFFERS OFF'
 	  : 'ANALYZE';
 }
+
+sub evict_files
+{
+	foreach my $base (@_)
+	{
+		for my $file (glob("$base $base.[0-9]*"))
+		{
+			system('dd', "if=$file", 'iflag=nocache', 'count=0', 'status=none') == 0
+			  or die "could not evict $file from the page cache";
+		}
+	}
+	return;
+}
+
+sub evict_from_page_cache
+{
+	my ($node, $rel) = @_;
+	$node->safe_psql('postgres', 'CHECKPOINT');
+	system('sync');
+	my $path = $node->safe_psql('postgres', "SELECT pg_relation_filepath('$rel')");
+	evict_files($node->data_dir . "/$path");
+	return;
+}
+
+sub arena_is_clean
+{
+	my ($node, $name, $secs) = @_;
+	my $status = q{SELECT io_workers || '|' || arena_slots || '|' || free_slots
+		|| '|' || queued || '|' || running || '|' || owners
+		FROM pg_asyncscan_worker_status()};
+	my $deadline = time() + ($secs // 10);
+	my $st;
+	while (1)
+	{
+		$st = $node->safe_psql('postgres', $status);
+		last if $st =~ /^\d+\|(\d+)\|\1\|0\|0\|0$/ || time() > $deadline;
+		select(undef, undef, undef, 0.1);
+	}
+	return ok($st =~ /^\d+\|(\d+)\|\1\|0\|0\|0$/,
+		"$name: nothing left in the queue or arena "
+		  . "(io_workers|arena_slots|free_slots|queued|running|owners = $st)");
+}
+
+our $READING_WORKER_SQL = q{
+CREATE FUNCTION reading_worker(timeout_ms int) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+	p int;
+	deadline timestamptz := clock_timestamp() + timeout_ms * interval '1 ms';
+BEGIN
+	LOOP
+		PERFORM pg_stat_clear_snapshot();
+		SELECT pid INTO p FROM pg_stat_activity
+		 WHERE backend_type = 'pg_asyncscan io worker'
+		   AND wait_event = 'DataFileRead' LIMIT 1;
+		EXIT WHEN p IS NOT NULL OR clock_timestamp() > deadline;
+		PERFORM pg_sleep(0.0005);
+	END LOOP;
+	RETURN p;
+END $$;
+};
 
 1;

@@ -21,7 +21,7 @@ use Test::More;
 
 use FindBin;
 use lib "$FindBin::Bin/../perl";
-use AsyncScanTest qw(io_analyze);
+use AsyncScanTest qw(io_analyze evict_from_page_cache);
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('uring');
@@ -46,25 +46,7 @@ $node->command_ok(
 # empty shared buffers: the direct path reads nearly every block
 $node->restart;
 
-# Drop the table's files from the OS page cache, so O_DIRECT reads really
-# go to the device and stay in flight (direct_io would otherwise copy
-# cached pages).  dd's nocache flag asks for POSIX_FADV_DONTNEED; pages
-# must be clean, hence the checkpoint and sync first.
-sub evict_from_page_cache
-{
-	my ($rel) = @_;
-	$node->safe_psql('postgres', 'CHECKPOINT');
-	system('sync');
-	my $path = $node->safe_psql('postgres',
-		"SELECT pg_relation_filepath('$rel')");
-	my $base = $node->data_dir . "/$path";
-	for my $file (glob("$base $base.[0-9]*"))
-	{
-		system('dd', "if=$file", 'iflag=nocache', 'count=0', 'status=none') == 0
-		  or die "could not evict $file from the page cache";
-	}
-}
-evict_from_page_cache('pgbench_accounts');
+evict_from_page_cache($node, 'pgbench_accounts');
 
 my $settings = q{
 SET pg_asyncscan.io_method = 'io_uring';
@@ -86,7 +68,7 @@ my $expected_subplan = $node->safe_psql('postgres',
 
 # The plan really uses io_uring with several reads in flight at once
 # (the Seq Scans above filled the page cache: empty it again).
-evict_from_page_cache('pgbench_accounts');
+evict_from_page_cache($node, 'pgbench_accounts');
 my $json = $node->safe_psql('postgres',
 	"$settings EXPLAIN ($io_analyze, FORMAT JSON, COSTS OFF, TIMING OFF) $full_query");
 like($json, qr/"Custom Plan Provider": "AsyncSeqScan"/, 'AsyncSeqScan is planned');

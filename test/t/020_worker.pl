@@ -37,7 +37,7 @@ use Test::More;
 
 use FindBin;
 use lib "$FindBin::Bin/../perl";
-use AsyncScanTest qw(io_analyze);
+use AsyncScanTest qw(io_analyze evict_from_page_cache arena_is_clean $READING_WORKER_SQL);
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('worker');
@@ -80,21 +80,6 @@ sub wait_for
 my $status_sql = q{SELECT io_workers || '|' || arena_slots || '|' ||
 	free_slots || '|' || queued || '|' || running || '|' || owners
 	FROM pg_asyncscan_worker_status()};
-
-# Nothing is left behind: every slot free, nothing queued or running, no
-# backend holding slots.  Requests abandoned to a worker may still be
-# running for a moment, so poll (up to 10 s).
-sub arena_is_clean
-{
-	my ($name) = @_;
-	my $clean = wait_for(
-		q{SELECT free_slots = arena_slots AND queued = 0 AND running = 0
-				 AND owners = 0
-		  FROM pg_asyncscan_worker_status()}, 't', 10);
-	ok($clean, "$name: nothing left in the queue or arena")
-	  or diag 'io_workers|arena_slots|free_slots|queued|running|owners = '
-	  . $node->safe_psql('postgres', $status_sql);
-}
 
 # --- 1. the worker processes -----------------------------------------------
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_asyncscan');
@@ -165,25 +150,6 @@ is( $node->safe_psql(
 my $nblocks = $node->safe_psql('postgres',
 	q{SELECT pg_relation_size('pgbench_accounts') / 8192});
 
-# Drop the table's files from the OS page cache (dd's nocache flag asks for
-# POSIX_FADV_DONTNEED; pages must be clean first), so the workers' reads
-# really go to the device.
-sub evict_from_page_cache
-{
-	my ($rel) = @_;
-	$node->safe_psql('postgres', 'CHECKPOINT');
-	system('sync');
-	my $path = $node->safe_psql('postgres',
-		"SELECT pg_relation_filepath('$rel')");
-	my $base = $node->data_dir . "/$path";
-	for my $file (glob("$base $base.[0-9]*"))
-	{
-		system('dd', "if=$file", 'iflag=nocache', 'count=0', 'status=none') == 0
-		  or die "could not evict $file from the page cache";
-	}
-	return;
-}
-
 my %query = (
 	count => 'SELECT count(*), sum(abalance), sum(aid), sum(bid) FROM pgbench_accounts',
 	group_by => 'SELECT bid, count(*), sum(aid), min(aid), max(aid), '
@@ -221,7 +187,7 @@ foreach my $direct_io ('off', 'on')
 SET pg_asyncscan.io_method = 'worker';
 SET pg_asyncscan.direct_io = $direct_io;
 };
-	evict_from_page_cache('pgbench_accounts');
+	evict_from_page_cache($node, 'pgbench_accounts');
 	my $json = $node->safe_psql('postgres',
 		"$settings EXPLAIN ($io_analyze, COSTS OFF, TIMING OFF, FORMAT JSON) $query{count}");
 	like($json, qr/"Custom Plan Provider": "AsyncSeqScan"/,
@@ -248,11 +214,11 @@ SET pg_asyncscan.direct_io = $direct_io;
 
 	foreach my $name (sort keys %query)
 	{
-		evict_from_page_cache('pgbench_accounts');
+		evict_from_page_cache($node, 'pgbench_accounts');
 		is($node->safe_psql('postgres', "$settings $query{$name}"),
 			$expected{$name}, "direct_io $direct_io: $name same as Seq Scan");
 	}
-	arena_is_clean("direct_io $direct_io");
+	arena_is_clean($node, "direct_io $direct_io");
 }
 
 # the statistics view counted the worker scans, without errors
@@ -291,24 +257,24 @@ sub expect_error
 
 for my $round (1 .. 2)
 {
-	evict_from_page_cache('pgbench_accounts');
+	evict_from_page_cache($node, 'pgbench_accounts');
 	expect_error(
 		'SELECT count(*) FROM pgbench_accounts WHERE 1 / (aid - 300000) > 0',
 		qr/division by zero/, "round $round: ERROR in a qual mid-scan");
-	arena_is_clean("round $round: after the ERROR");
+	arena_is_clean($node, "round $round: after the ERROR");
 	is($s->query_safe($full_query), $expected{count},
 		"round $round: the session scans correctly after the ERROR");
 
-	evict_from_page_cache('pgbench_accounts');
+	evict_from_page_cache($node, 'pgbench_accounts');
 	expect_error(
 		"SET statement_timeout = '" . (10, 30)[ $round - 1 ] . "ms'; $full_query",
 		qr/canceling statement due to statement timeout/,
 		"round $round: statement_timeout mid-scan");
 	$s->query_safe('RESET statement_timeout');
-	arena_is_clean("round $round: after statement_timeout");
+	arena_is_clean($node, "round $round: after statement_timeout");
 
 	# query cancel from another session while the scan holds slots
-	evict_from_page_cache('pgbench_accounts');
+	evict_from_page_cache($node, 'pgbench_accounts');
 	$s->query_until(qr/started/, "\\echo started\n$slow_query;\n");
 	ok(wait_for($holds_slots, 't', 5),
 		"round $round: the slow scan holds arena slots");
@@ -318,7 +284,7 @@ for my $round (1 .. 2)
 	like($s->{stderr}, qr/canceling statement due to user request/,
 		"round $round: query cancel mid-scan");
 	$s->{stderr} = '';
-	arena_is_clean("round $round: after the cancel");
+	arena_is_clean($node, "round $round: after the cancel");
 	is($s->query_safe($full_query), $expected{count},
 		"round $round: the session scans correctly after the cancel");
 }
@@ -328,7 +294,7 @@ $s->quit;
 # cursor: the backend exits holding slots
 for my $round (1 .. 2)
 {
-	evict_from_page_cache('pgbench_accounts');
+	evict_from_page_cache($node, 'pgbench_accounts');
 	my $v = $node->background_psql('postgres', on_error_stop => 0);
 	$v->query_safe($settings);
 	my $vpid = $v->query_safe('SELECT pg_backend_pid()');
@@ -340,9 +306,9 @@ for my $round (1 .. 2)
 	eval { $v->quit; };
 	ok(wait_for("SELECT count(*) FROM pg_stat_activity WHERE pid = $vpid", '0'),
 		"round $round: the terminated backend is gone");
-	arena_is_clean("round $round: after pg_terminate_backend");
+	arena_is_clean($node, "round $round: after pg_terminate_backend");
 
-	evict_from_page_cache('pgbench_accounts');
+	evict_from_page_cache($node, 'pgbench_accounts');
 	my $w = $node->background_psql('postgres', on_error_stop => 0);
 	$w->query_safe($settings);
 	my $wpid = $w->query_safe('SELECT pg_backend_pid()');
@@ -355,9 +321,9 @@ for my $round (1 .. 2)
 	$w->quit;
 	ok(wait_for("SELECT count(*) FROM pg_stat_activity WHERE pid = $wpid", '0'),
 		"round $round: the disconnected backend is gone");
-	arena_is_clean("round $round: after a client disconnect with an open cursor");
+	arena_is_clean($node, "round $round: after a client disconnect with an open cursor");
 }
-evict_from_page_cache('pgbench_accounts');
+evict_from_page_cache($node, 'pgbench_accounts');
 is($node->safe_psql('postgres', "$settings $full_query"),
 	$expected{count}, 'server scans correctly after backends exited mid-scan');
 
@@ -413,13 +379,13 @@ sub finish_psql
 			"SELECT count(*) FROM pg_stat_activity WHERE pid IN ($pids)", '0'),
 		'pg_terminate_backend ended the IO workers');
 
-	evict_from_page_cache('pgbench_accounts');
+	evict_from_page_cache($node, 'pgbench_accounts');
 	my ($ret, $out, $err) = $node->psql('postgres',
 		"$settings SET statement_timeout = '5s'; $full_query");
 	is($out, $expected{count},
 		'IO workers terminated: a worker scan finishes within 5 s, with the right result'
 	) or diag "stderr: $err";
-	arena_is_clean('IO workers terminated');
+	arena_is_clean($node, 'IO workers terminated');
 
 	ok(wait_for('SELECT io_workers FROM pg_asyncscan_worker_status()', '2', 5),
 		'the IO workers are running again after pg_terminate_backend');
@@ -437,26 +403,8 @@ sub finish_psql
 # (wait event DataFileRead) and kill it with SIGKILL.  The postmaster must
 # take the server through crash restart, and no backend may hang.
 {
-	$node->safe_psql(
-		'postgres', q{
-CREATE FUNCTION reading_worker(timeout_ms int) RETURNS int
-LANGUAGE plpgsql AS $$
-DECLARE
-	p int;
-	deadline timestamptz := clock_timestamp() + timeout_ms * interval '1 ms';
-BEGIN
-	LOOP
-		PERFORM pg_stat_clear_snapshot();
-		SELECT pid INTO p FROM pg_stat_activity
-		 WHERE backend_type = 'pg_asyncscan io worker'
-		   AND wait_event = 'DataFileRead' LIMIT 1;
-		EXIT WHEN p IS NOT NULL OR clock_timestamp() > deadline;
-		PERFORM pg_sleep(0.0005);
-	END LOOP;
-	RETURN p;
-END $$;
-});
-	evict_from_page_cache('pgbench_accounts');
+	$node->safe_psql('postgres', $READING_WORKER_SQL);
+	evict_from_page_cache($node, 'pgbench_accounts');
 	my @scans = map {
 		start_psql(
 			"SET pg_asyncscan.io_method = 'worker'; SET pg_asyncscan.io_depth = 64;
@@ -514,7 +462,7 @@ END $$;
 	is($node->safe_psql('postgres', $status_sql),
 		'2|128|128|0|0|0', 'after crash restart the arena is empty');
 
-	evict_from_page_cache('pgbench_accounts');
+	evict_from_page_cache($node, 'pgbench_accounts');
 	is( $node->safe_psql(
 			'postgres',
 			"SET pg_asyncscan.io_method = 'worker'; SET pg_asyncscan.direct_io = on; $full_query"
@@ -526,7 +474,7 @@ END $$;
 			"SET pg_asyncscan.io_method = 'worker'; $query{group_by}"),
 		$expected{group_by},
 		'worker GROUP BY is right after the crash restart');
-	arena_is_clean('after crash restart');
+	arena_is_clean($node, 'after crash restart');
 
 	my $log = slurp_file($node->logfile);
 	like(
@@ -561,7 +509,7 @@ my $script_expected =
 for my $round (1 .. 2)
 {
 	my $direct_io = $round == 1 ? 'off' : 'on';
-	evict_from_page_cache('pgbench_accounts');
+	evict_from_page_cache($node, 'pgbench_accounts');
 	my @sessions =
 	  map { start_psql("SET pg_asyncscan.direct_io = $direct_io;\n$script") } 1 .. 4;
 	my $explain = start_psql(
@@ -588,7 +536,7 @@ for my $round (1 .. 2)
 	);
 	my ($rows) = $json =~ /"Actual Rows": (\d+)/;
 	is($rows, 1, "small arena, direct_io $direct_io: EXPLAIN ANALYZE ran to the end");
-	arena_is_clean("small arena, direct_io $direct_io");
+	arena_is_clean($node, "small arena, direct_io $direct_io");
 }
 
 # the text EXPLAIN shows the inline reads
@@ -604,7 +552,7 @@ like(
 	my $timed = 'SELECT count(*), sum(aid), '
 	  . 'round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000) '
 	  . 'FROM pgbench_accounts';
-	evict_from_page_cache('pgbench_accounts');
+	evict_from_page_cache($node, 'pgbench_accounts');
 	my $greedy = start_psql(
 		"SET pg_asyncscan.io_method = 'worker'; SET pg_asyncscan.io_depth = 128;
 		 SET pg_asyncscan.direct_io = on; $timed");
@@ -623,7 +571,7 @@ like(
 	my ($lo, $hi) = sort { $a <=> $b } ($ms1, $ms2);
 	cmp_ok($hi, '<=', 4 * $lo + 500,
 		"fairness: durations comparable (greedy $ms1 ms, modest $ms2 ms)");
-	arena_is_clean('fairness');
+	arena_is_clean($node, 'fairness');
 }
 
 $node->stop;

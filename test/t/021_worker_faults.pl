@@ -29,6 +29,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../perl";
 
+use AsyncScanTest qw(arena_is_clean);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use SlowFS;
@@ -101,27 +102,6 @@ sub evict
 	return;
 }
 
-# Nothing left in the queue or arena (poll: abandoned requests may still
-# be running for a moment).
-sub arena_is_clean
-{
-	my ($name, $secs) = @_;
-	my $deadline = time() + ($secs // 10);
-	my $st;
-	while (1)
-	{
-		$st = $node->safe_psql('postgres',
-			q{SELECT arena_slots || '|' || free_slots || '|' || queued || '|' ||
-					 running || '|' || owners FROM pg_asyncscan_worker_status()});
-		last if $st =~ /^(\d+)\|\1\|0\|0\|0$/ || time() > $deadline;
-		usleep(100_000);
-	}
-	like($st, qr/^(\d+)\|\1\|0\|0\|0$/,
-		"$name: nothing left in the queue or arena (arena|free|queued|running|owners = $st)"
-	);
-	return;
-}
-
 # shared buffers empty: the worker scans read every block directly
 $node->restart;
 $node->safe_psql('postgres', 'SELECT pg_asyncscan_stats_reset()');
@@ -178,7 +158,7 @@ foreach my $direct_io ('off', 'on')
 		"EIO, direct_io $direct_io: DETAIL names the worker method");
 	is($s->query_safe('SELECT count(*), sum(id) FROM local_t'),
 		'1000|500500', "EIO, direct_io $direct_io: the session goes on working");
-	arena_is_clean("EIO, direct_io $direct_io");
+	arena_is_clean($node, "EIO, direct_io $direct_io");
 }
 is( $node->safe_psql(
 		'postgres',
@@ -205,7 +185,7 @@ foreach my $round (1 .. 2)
 	cmp_ok($fs->counter('short_injected'), '>', $before,
 		"short read, round $round: slowfs injected a short read");
 }
-arena_is_clean('short reads');
+arena_is_clean($node, 'short reads');
 
 # A read that stops dead at block 300: premature end of file
 $fs->ctl('clear');
@@ -227,7 +207,7 @@ $fs->ctl('short add ' . $suffix . ' ' . ($bad_block * 8192) . ' 0');
 	}
 	like($err, qr/DETAIL:  The read was issued by pg_asyncscan.io_method "worker"\./,
 		'premature end of file: DETAIL names the worker method');
-	arena_is_clean('premature end of file');
+	arena_is_clean($node, 'premature end of file');
 }
 $fs->ctl('clear');
 evict();
@@ -268,7 +248,7 @@ sub wait_running
 	my $st = $node->safe_psql('postgres',
 		q{SELECT running || '|' || owners FROM pg_asyncscan_worker_status()});
 	note "right after the cancel: running|owners = $st";
-	arena_is_clean('slow reads, after the cancel');
+	arena_is_clean($node, 'slow reads, after the cancel');
 }
 {
 	evict();
@@ -290,7 +270,7 @@ sub wait_running
 	is($node->safe_psql('postgres',
 			"SELECT count(*) FROM pg_stat_activity WHERE pid = $vpid"),
 		'0', 'slow reads: the terminated backend is gone');
-	arena_is_clean('slow reads, after pg_terminate_backend');
+	arena_is_clean($node, 'slow reads, after pg_terminate_backend');
 }
 
 $fs->ctl('read-latency 0');

@@ -41,6 +41,10 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+
+use AsyncScanTest qw(evict_files arena_is_clean $READING_WORKER_SQL);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -103,7 +107,7 @@ my $storm_path =
   $node->data_dir . '/'
   . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('storm')});
 
-sub evict_from_page_cache
+sub evict_storm
 {
 	my ($psql) = @_;
 	if ($psql)
@@ -115,11 +119,7 @@ sub evict_from_page_cache
 		$node->safe_psql('postgres', 'CHECKPOINT');
 	}
 	system('sync');
-	for my $file (glob("$storm_path $storm_path.[0-9]*"))
-	{
-		system('dd', "if=$file", 'iflag=nocache', 'count=0', 'status=none') == 0
-		  or die "could not evict $file from the page cache";
-	}
+	evict_files($storm_path);
 	return;
 }
 
@@ -152,25 +152,6 @@ sub wait_for
 	return 0;
 }
 
-my $status_sql = q{SELECT io_workers || '|' || arena_slots || '|' ||
-	free_slots || '|' || queued || '|' || running || '|' || owners
-	FROM pg_asyncscan_worker_status()};
-
-# Nothing is in use in the worker arena: every slot free, nothing queued or
-# running, no owners.  Requests abandoned to a worker may still run for a
-# moment, so poll.
-sub arena_is_clean
-{
-	my ($name) = @_;
-	ok( wait_for(
-			q{SELECT free_slots = arena_slots AND queued = 0 AND running = 0
-					 AND owners = 0
-			  FROM pg_asyncscan_worker_status()}, 't', 10),
-		"$name: pg_asyncscan_worker_status() shows nothing in use")
-	  or diag 'io_workers|arena_slots|free_slots|queued|running|owners = '
-	  . $node->safe_psql('postgres', $status_sql);
-	return;
-}
 ok(wait_for('SELECT io_workers FROM pg_asyncscan_worker_status()', '2'),
 	'two IO workers are running');
 
@@ -240,7 +221,7 @@ foreach my $method ('sync', 'io_uring', 'worker')
 	my $settings = "SET pg_asyncscan.io_method = '$method';";
 
 	# The plan and, with several reads in flight, the configuration.
-	evict_from_page_cache($canceller);
+	evict_storm($canceller);
 	my $json = $node->safe_psql('postgres',
 		"$settings SET pg_asyncscan.direct_io = on; SET pg_asyncscan.io_depth = 64;
 		 EXPLAIN ($counter_options) $storm_query");
@@ -314,7 +295,7 @@ foreach my $method ('sync', 'io_uring', 'worker')
 	my $storm_start = time();
 	for my $i (0 .. $scans_per_method - 1)
 	{
-		evict_from_page_cache($canceller) if $i % 40 == 20;
+		evict_storm($canceller) if $i % 40 == 20;
 		my $x = $sessions[ $i % @sessions ];
 		my $s = $x->{psql};
 		$s->{stderr} = '';
@@ -417,7 +398,7 @@ foreach my $method ('sync', 'io_uring', 'worker')
 
 	# The differential oracle under one snapshot, the session's table read
 	# cold.
-	evict_from_page_cache($canceller);
+	evict_storm($canceller);
 	my $s = $sessions[0]->{psql};
 	is( $s->query_safe(
 			"BEGIN ISOLATION LEVEL REPEATABLE READ;
@@ -428,7 +409,7 @@ foreach my $method ('sync', 'io_uring', 'worker')
 		"$method: after the storm AsyncSeqScan returns what Seq Scan returns under one snapshot"
 	);
 	$_->{psql}->quit foreach @sessions;
-	arena_is_clean("$method storm") if $method eq 'worker';
+	arena_is_clean($node, "$method storm") if $method eq 'worker';
 
 	diag("reliability: cancel storm ($method): cases=$n{scans} cancels=$n{cancels}");
 }
@@ -469,7 +450,7 @@ sub every_method_scans_correctly
 	{
 		foreach my $direct_io ('on', 'off')
 		{
-			evict_from_page_cache(undef);
+			evict_storm(undef);
 			my $got = $node->safe_psql('postgres',
 				"SET pg_asyncscan.io_method = '$method';
 				 SET pg_asyncscan.direct_io = $direct_io; $full_query");
@@ -478,7 +459,7 @@ sub every_method_scans_correctly
 			$rows += (split /\|/, $got)[0];
 		}
 	}
-	arena_is_clean($name);
+	arena_is_clean($node, $name);
 	return $rows;
 }
 
@@ -492,7 +473,7 @@ my $holds_slots = q{SELECT owners >= 1 AND free_slots < arena_slots
 my %kill_cases = (backend => 0, rows => 0, worker => 0);
 foreach my $method ('io_uring', 'worker')
 {
-	evict_from_page_cache(undef);
+	evict_storm(undef);
 	my $v = $node->background_psql('postgres', on_error_stop => 0);
 	$v->query_safe(
 		"SET pg_asyncscan.io_method = '$method';
@@ -538,30 +519,12 @@ diag("reliability: SIGKILL backend mid-scan, cluster recovers: "
 # --- 3. an IO worker killed with SIGKILL mid-read -----------------------------
 # (020_worker.pl section 5 covers this in detail; here: the scanning
 # backend's outcome, and correct scans afterwards.)
-$node->safe_psql(
-	'postgres', q{
-CREATE FUNCTION reading_worker(timeout_ms int) RETURNS int
-LANGUAGE plpgsql AS $$
-DECLARE
-	p int;
-	deadline timestamptz := clock_timestamp() + timeout_ms * interval '1 ms';
-BEGIN
-	LOOP
-		PERFORM pg_stat_clear_snapshot();
-		SELECT pid INTO p FROM pg_stat_activity
-		 WHERE backend_type = 'pg_asyncscan io worker'
-		   AND wait_event = 'DataFileRead' LIMIT 1;
-		EXIT WHEN p IS NOT NULL OR clock_timestamp() > deadline;
-		PERFORM pg_sleep(0.0005);
-	END LOOP;
-	RETURN p;
-END $$;
-});
+$node->safe_psql('postgres', $READING_WORKER_SQL);
 
 my $script_dir = PostgreSQL::Test::Utils::tempdir;
 for my $case (1 .. 2)
 {
-	evict_from_page_cache(undef);
+	evict_storm(undef);
 	my $file = "$script_dir/worker_kill_$case.sql";
 	open(my $fh, '>', $file) or die "cannot write $file: $!";
 	print $fh "SET pg_asyncscan.io_method = 'worker';
