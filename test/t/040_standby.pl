@@ -52,29 +52,51 @@ is($async, $seq, 'standby: AsyncSeqScan returns the Seq Scan rows');
 is($async, $primary->safe_psql('postgres', "SET pg_asyncscan.enabled = off; $q"),
 	'standby: the same as the primary');
 
-# restart the standby so nothing of t is in shared buffers: the direct path
-# would read every all-visible block if it were allowed
-$standby->restart;
-my $json = $standby->safe_psql('postgres',
-	"$set EXPLAIN ($io_analyze, FORMAT JSON, COSTS OFF, TIMING OFF) $q");
-like($json, qr/"Custom Plan Provider": "AsyncSeqScan"/, 'standby plans AsyncSeqScan');
-like($json, qr/"Pages Direct": 0\b/, 'standby never reads directly');
-my ($read) = $json =~ /"Pages Read": (\d+)/;
-my ($hit) = $json =~ /"Pages Hit": (\d+)/;
+# For every IO method and direct_io setting: restart the standby so nothing
+# of t is in shared buffers (the direct path would read every all-visible
+# block if it were allowed), then the plan, the counters and the rows.
 my $blocks = $standby->safe_psql('postgres',
 	"SELECT pg_relation_size('t') / 8192");
-is($read + $hit, $blocks, 'standby: every block through shared buffers');
+my ($cases, $rows) = (0, 0);
+foreach my $method (qw(sync io_uring worker))
+{
+	foreach my $direct_io (qw(off on))
+	{
+		my $case = "standby, $method, direct_io $direct_io";
+		my $mset = "$set SET pg_asyncscan.io_method = $method; "
+		  . "SET pg_asyncscan.direct_io = $direct_io;";
+		$standby->restart;
+		my $json = $standby->safe_psql('postgres',
+			"$mset EXPLAIN ($io_analyze, FORMAT JSON, COSTS OFF, TIMING OFF) $q");
+		like($json, qr/"Custom Plan Provider": "AsyncSeqScan"/,
+			"$case: AsyncSeqScan");
+		like($json, qr/"IO Method": "$method"/, "$case: IO method $method");
+		like($json, qr/"Pages Direct": 0\b/, "$case: never reads directly");
+		my ($read) = $json =~ /"Pages Read": (\d+)/;
+		my ($hit) = $json =~ /"Pages Hit": (\d+)/;
+		is($read + $hit, $blocks, "$case: every block through shared buffers");
+		is($standby->safe_psql('postgres', "$mset $q"),
+			$seq, "$case: the Seq Scan's rows");
+		$cases++;
+		$rows += 100000;
+	}
+}
 
 # writers on the primary while the standby scans
 for my $round (1 .. 5)
 {
+	my $method = (qw(sync io_uring worker))[ $round % 3 ];
 	$primary->safe_psql('postgres',
 		"UPDATE t SET v = v + 1 WHERE id % 97 = $round");
 	$primary->wait_for_catchup($standby);
-	is( $standby->safe_psql('postgres', "$set $q"),
+	is( $standby->safe_psql('postgres',
+			"$set SET pg_asyncscan.io_method = $method; $q"),
 		$standby->safe_psql('postgres', "$set SET pg_asyncscan.enabled = off; $q"),
-		"round $round: standby scans agree after replayed updates");
+		"round $round ($method): standby scans agree after replayed updates");
+	$cases++;
+	$rows += 100000;
 }
+diag("reliability: hot standby, same rows as Seq Scan, never the direct path: cases=$cases rows=$rows");
 
 my $log = slurp_file($standby->logfile);
 unlike($log, qr/TRAP|PANIC|terminated by signal/, 'standby log clean');
