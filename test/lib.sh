@@ -94,6 +94,13 @@ asyncscan_use_major()
 	if [ "$major" = 15 ]; then
 		PG_BINDIR=/usr/lib/postgresql/15/bin
 	else
+		# a background build started by the caller (test/run.sh) first
+		if [ -n "${ASYNCSCAN_BUILD_PID:-}" ]; then
+			asyncscan_log "waiting for the background build of PostgreSQL (log: ${BUILD_LOG:-?})"
+			wait "$ASYNCSCAN_BUILD_PID" || true
+			ASYNCSCAN_BUILD_PID=
+			[ -n "${BUILD_LOG:-}" ] && sed 's/^/    /' "$BUILD_LOG"
+		fi
 		bash "$here/build_pg.sh" "$major" --cache "$ASYNCSCAN_PG_CACHE" || {
 			printf 'ERROR: PostgreSQL %s is not available (test/build_pg.sh failed)\n' \
 				"$major" >&2
