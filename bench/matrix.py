@@ -53,6 +53,8 @@ import subprocess
 import sys
 import time
 
+from report import pct  # bench/report.py: one percentile for both
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SCAN_SQL = os.path.join(HERE, "sql", "scan.sql")
@@ -258,17 +260,6 @@ def children(ppid):
             cmd = ""
         out[int(d)] = (st["cpu"], st["state"], cmd)
     return out
-
-
-def pct(values, p):
-    """p-th percentile, linear interpolation (like numpy's default)."""
-    v = sorted(values)
-    if not v:
-        return None
-    k = (len(v) - 1) * p / 100.0
-    lo = int(k)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
 def sh(cmd):

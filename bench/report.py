@@ -20,6 +20,7 @@ NPROC = os.cpu_count()
 
 
 def pct(values, p):
+    """p-th percentile, linear interpolation (like numpy's default)."""
     v = sorted(values)
     if not v:
         return None

@@ -8,6 +8,13 @@
 #	use lib "$FindBin::Bin/../perl";
 #	use AsyncScanTest qw(io_analyze);
 #
+# init_preloaded($node, $conf): initdb with data checksums and the settings
+# most of these tests share: the library preloaded (so every IO method is
+# available), two IO workers, every table big enough for AsyncSeqScan, no
+# parallel plans, no autovacuum or JIT, and no synchronized scans (a LIMIT
+# without ORDER BY sees the table from its first block); then the test's
+# own lines $conf, which may override these.
+#
 # io_analyze($node): the EXPLAIN options under which AsyncSeqScan shows its
 # IO counters on $node's PostgreSQL: "ANALYZE" before 18; from 18 on our
 # counters need the extension's own ASYNCIO option (registered through 18's
@@ -21,6 +28,10 @@
 #
 # evict_from_page_cache($node, $rel): CHECKPOINT, sync, evict_files() of
 # $rel's main fork: its next reads go to the disk.
+#
+# query_with_stderr($session, $sql): run $sql in a background_psql session
+# that does not stop on errors; returns its output and what it wrote to
+# stderr (the ERROR, with VERBOSITY verbose its SQLSTATE).
 #
 # arena_is_clean($node, $name [, $secs]): the worker method left nothing
 # behind: within $secs (10) every arena slot is free and nothing is queued,
@@ -38,7 +49,24 @@ use warnings;
 use Exporter 'import';
 use Test::More;
 our @EXPORT_OK =
-  qw(io_analyze evict_files evict_from_page_cache arena_is_clean $READING_WORKER_SQL);
+  qw(init_preloaded io_analyze query_with_stderr evict_files evict_from_page_cache arena_is_clean $READING_WORKER_SQL);
+
+sub init_preloaded
+{
+	my ($node, $conf) = @_;
+	$node->init(extra => ['--data-checksums']);
+	$node->append_conf(
+		'postgresql.conf', q{
+shared_preload_libraries = 'pg_asyncscan'
+pg_asyncscan.io_workers = 2
+pg_asyncscan.min_relation_size = 0
+max_parallel_workers_per_gather = 0
+autovacuum = off
+jit = off
+synchronize_seqscans = off
+} . ($conf // ''));
+	return;
+}
 
 sub io_analyze
 {
@@ -46,6 +74,16 @@ sub io_analyze
 	return $node->pg_version >= 18
 	  ? 'ANALYZE, ASYNCIO, BUFFERS OFF'
 	  : 'ANALYZE';
+}
+
+sub query_with_stderr
+{
+	my ($session, $sql) = @_;
+	$session->{stderr} = '';
+	my $out = $session->query($sql);
+	my $err = $session->{stderr};
+	$session->{stderr} = '';
+	return ($out, $err);
 }
 
 sub evict_files

@@ -21,6 +21,9 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use AsyncScanTest qw(init_preloaded);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -29,17 +32,8 @@ my $node = PostgreSQL::Test::Cluster->new('server_aio');
 plan skip_all => 'server AIO and extension EXPLAIN options exist from PostgreSQL 18 on'
   if $node->pg_version < 18;
 
-$node->init(extra => ['--data-checksums']);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_asyncscan'
-pg_asyncscan.io_workers = 2
-pg_asyncscan.min_relation_size = 0
+init_preloaded($node, q{
 shared_buffers = 16MB
-max_parallel_workers_per_gather = 0
-autovacuum = off
-jit = off
-synchronize_seqscans = off
 });
 $node->start;
 

@@ -37,24 +37,14 @@ use Test::More;
 
 use FindBin;
 use lib "$FindBin::Bin/../perl";
-use AsyncScanTest qw(io_analyze evict_from_page_cache arena_is_clean $READING_WORKER_SQL);
+use AsyncScanTest qw(init_preloaded io_analyze evict_from_page_cache arena_is_clean $READING_WORKER_SQL);
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('worker');
 # the EXPLAIN options that show AsyncSeqScan's IO counters (ASYNCIO on 18)
 my $io_analyze = io_analyze($node);
-$node->init(extra => ['--data-checksums']);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_asyncscan'
-pg_asyncscan.io_workers = 2
-pg_asyncscan.min_relation_size = 0
+init_preloaded($node, q{
 shared_buffers = 32MB
-max_parallel_workers_per_gather = 0
-autovacuum = off
-jit = off
-# LIMIT without ORDER BY must see the table from its first block
-synchronize_seqscans = off
 # a killed IO worker must take the server through crash restart (section 5)
 restart_after_crash = on
 });

@@ -44,6 +44,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../perl";
 
+use AsyncScanTest qw(init_preloaded query_with_stderr);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use SlowFS;
@@ -70,17 +71,8 @@ $fs->before_unmount(
 $fs_nc->before_unmount(
 	sub { $node->stop('immediate') if defined $node->{_pid}; });
 
-$node->init(extra => ['--data-checksums']);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_asyncscan'
-pg_asyncscan.io_workers = 2
-pg_asyncscan.min_relation_size = 0
+init_preloaded($node, q{
 shared_buffers = 32MB
-max_parallel_workers_per_gather = 0
-autovacuum = off
-jit = off
-synchronize_seqscans = off
 });
 $node->start;
 
@@ -230,12 +222,7 @@ $s->query_safe('\set VERBOSITY verbose');
 
 sub run_error
 {
-	my ($sql) = @_;
-	$s->{stderr} = '';
-	my $out = $s->query($sql);
-	my $err = $s->{stderr};
-	$s->{stderr} = '';
-	return ($out, $err);
+	return query_with_stderr($s, @_);
 }
 
 sub stats

@@ -44,7 +44,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../perl";
 
-use AsyncScanTest qw(evict_files arena_is_clean $READING_WORKER_SQL);
+use AsyncScanTest qw(init_preloaded io_analyze evict_files arena_is_clean $READING_WORKER_SQL);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -59,26 +59,15 @@ note "random seed $seed (set PG_TEST_SEED=$seed to replay)";
 my $started_at = time();
 
 my $node = PostgreSQL::Test::Cluster->new('storm');
-$node->init(extra => ['--data-checksums']);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_asyncscan'
-pg_asyncscan.io_workers = 2
+init_preloaded($node, q{
 shared_buffers = 32MB
-max_parallel_workers_per_gather = 0
-autovacuum = off
-jit = off
 # part 2 and 3 kill processes: the postmaster must restart the server
 restart_after_crash = on
 });
 $node->start;
 
-# EXPLAIN options for the AsyncSeqScan counters: on PostgreSQL 18 they are
-# shown only with the ASYNCIO option.
-my $server_version = $node->safe_psql('postgres', 'SHOW server_version_num');
-my $counter_options =
-  'ANALYZE, COSTS OFF, TIMING OFF, FORMAT JSON'
-  . ($server_version >= 180000 ? ', ASYNCIO' : '');
+# EXPLAIN options for the AsyncSeqScan counters (ASYNCIO on 18)
+my $counter_options = io_analyze($node) . ', COSTS OFF, TIMING OFF, FORMAT JSON';
 
 # ~120 MB, all-visible (VACUUM FREEZE with nothing else running), so that
 # AsyncSeqScan reads nearly every block directly.

@@ -50,6 +50,9 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use AsyncScanTest qw(init_preloaded io_analyze);
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -57,27 +60,15 @@ use Test::More;
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('concurrency');
-$node->init(extra => ['--data-checksums']);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_asyncscan'
-pg_asyncscan.io_workers = 2
-pg_asyncscan.min_relation_size = 0
+init_preloaded($node, q{
 # t (5.2 MB) is more than a quarter of it: Seq Scans and VACUUM read it
 # through a 256 kB ring and leave the rest out of shared buffers
 shared_buffers = 16MB
-max_parallel_workers_per_gather = 0
-autovacuum = off
-jit = off
-synchronize_seqscans = off
 });
 $node->start;
 
 # EXPLAIN options that show the node's IO counters (18: extension option)
-my $analyze =
-  $node->safe_psql('postgres', 'SHOW server_version_num') >= 180000
-  ? 'ANALYZE, ASYNCIO'
-  : 'ANALYZE';
+my $analyze = io_analyze($node);
 
 $node->safe_psql(
 	'postgres', q{

@@ -43,6 +43,9 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use AsyncScanTest qw(init_preloaded);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -56,18 +59,10 @@ diag("soak seed: $seed (ASYNCSCAN_SOAK_SEED=$seed reruns these choices), "
 srand($seed);
 
 my $node = PostgreSQL::Test::Cluster->new('soak');
-$node->init(extra => ['--data-checksums']);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_asyncscan'
-pg_asyncscan.io_workers = 2
-pg_asyncscan.min_relation_size = 0
+init_preloaded($node, q{
 shared_buffers = 4MB
 max_worker_processes = 16
 max_parallel_workers = 8
-max_parallel_workers_per_gather = 0
-autovacuum = off
-jit = off
 });
 $node->start;
 
