@@ -65,3 +65,8 @@ CREATE FUNCTION pg_asyncscan_worker_status(
 RETURNS record
 AS 'MODULE_PATHNAME', 'pg_asyncscan_worker_status'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- It reads the workers' shared state under their lock: like
+-- pg_stat_statements' details, for superusers and pg_read_all_stats
+REVOKE ALL ON FUNCTION pg_asyncscan_worker_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_asyncscan_worker_status() TO pg_read_all_stats;

@@ -485,7 +485,8 @@ SET ROLE regress_asyncscan_bi;
 -- What the statistics view and the worker status expose: per IO method
 -- counters (the only text is the method's name) and counts of the IO
 -- workers' arena -- no relation, database, role, query or process.  The
--- role may read both.
+-- role may read the view; the worker status reads the workers' shared
+-- state under their lock, so it is for superusers and pg_read_all_stats.
 SELECT a.attname, a.atttypid::regtype
 FROM pg_attribute a
 WHERE a.attrelid = 'pg_asyncscan_stats'::regclass AND a.attnum > 0
@@ -497,7 +498,16 @@ SELECT count(*) AS rows,
 FROM pg_asyncscan_stats;
 SELECT unnest(proargnames) AS column_name, unnest(proallargtypes)::regtype AS type
 FROM pg_proc WHERE proname = 'pg_asyncscan_worker_status';
+\set VERBOSITY terse
 SELECT count(*) AS rows FROM pg_asyncscan_worker_status();
+\set VERBOSITY default
+RESET ROLE;
+GRANT pg_read_all_stats TO regress_asyncscan_bi;
+SET ROLE regress_asyncscan_bi;
+SELECT count(*) AS rows FROM pg_asyncscan_worker_status();
+RESET ROLE;
+REVOKE pg_read_all_stats FROM regress_asyncscan_bi;
+SET ROLE regress_asyncscan_bi;
 
 -- Column privileges under AsyncSeqScan: the permitted columns are read by
 -- an AsyncSeqScan, and give what a Seq Scan gives

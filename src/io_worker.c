@@ -9,33 +9,47 @@
  * the postmaster when the library is preloaded, serves a shared queue.
  *
  * Every read request owns one slot of the shared arena (slot size: the
- * largest read, pg_asyncscan.io_combine_limit's default of 16 blocks).  A
- * backend stages a read by taking a free slot, submits its batch by
- * appending the slots to the queue and setting the latches of idle
- * workers, and waits on its own latch only when the page it needs is not
- * ready.  A worker opens the segment file itself (the backend's
- * descriptors are not shared), reads into the slot and sets the owner's
- * latch.  The stream then uses the page in the slot where it lies -- the
- * backend copies nothing -- and gives the slot back when it has consumed
- * the read (release_read).
+ * largest read, WORKER_SLOT_BLOCKS).  A backend stages a read by taking a
+ * free slot, submits its batch by appending the slots to the queue and
+ * setting the latches of idle workers, and waits on its own latch only
+ * when the page it needs is not ready.  A worker opens the segment file
+ * itself (the backend's descriptors are not shared), reads into the slot
+ * and sets the owner's latch.  The stream then uses the page in the slot
+ * where it lies -- the backend copies nothing -- and gives the slot back
+ * when it has consumed the read (release_read).
  *
- * A worker never touches a backend's private memory, so an owner that
- * errors out or exits need not wait for anything: drain takes its queued
- * requests out of the queue and frees them with its finished ones, and
- * marks running ones abandoned; a worker that finishes an abandoned
- * request frees its slot.  A request still queued after a short wait is
- * taken back and read by its owner, so a backend never waits on a queue
- * that nobody serves (all workers busy, or not running).  A
- * backend exiting by any path runs the same through a before_shmem_exit
- * callback.  A worker that dies takes the server through crash restart,
- * like any process attached to shared memory, so no backend waits for it
- * forever.
+ * Ownership.  A slot belongs to the backend that took it from the free
+ * list until that backend gives it back, and only the owner ever gives it
+ * back: release_slot_locked() is the one place a slot returns to the free
+ * list, and it refuses (WARNING, nothing changed) a slot this backend does
+ * not hold by its own record (my_slots) and by the shared one (owner).  A
+ * worker that runs a request never frees it; it marks it done, or, if the
+ * worker leaves or fails in the middle, hands it back to the queue.  So an
+ * owner that drains (end of scan, rescan, ERROR, and backend exit through
+ * the transaction abort or, as a backstop, an on_shmem_exit callback)
+ * takes its queued requests out of the queue, waits for the running ones
+ * -- they are reads of a local file and end soon -- and then frees them
+ * all itself.  Two drains of the same stream, or a drain after the
+ * backstop, find nothing left to free.
+ *
+ * A request still queued after a short wait is taken back and read by its
+ * owner, so a backend never waits on a queue that nobody serves (all
+ * workers busy, or not running).  A worker that exits while running a
+ * request (pg_terminate_backend, server shutdown, FATAL) puts it back in
+ * the queue from its exit callback; an ERROR in a worker is caught by its
+ * main loop, which does the same and goes on.  A worker killed outright
+ * (SIGKILL) takes the server through crash restart, like any process
+ * attached to shared memory, and the arena is built anew.
  *
  * Fairness: an owner may hold at most its share of the arena, the slot
  * count divided by the number of backends holding slots.  When it has its
  * share, or the arena is full, the backend reads inline, in its own
  * process, into its private target: never a deadlock, and counted in
  * EXPLAIN as inline reads.
+ *
+ * All shared state is protected by one LWLock (the queue is searched and
+ * the workers' table walked while it is held); the arena itself is written
+ * only by whoever runs a request, and read by its owner once it is done.
  *
  * IDENTIFICATION
  *	  src/io_worker.c
@@ -45,6 +59,7 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -59,11 +74,12 @@
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
-#include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/wait_event.h"
 
 #include "compat.h"
@@ -76,25 +92,36 @@
 #define WORKER_IO_ALIGN			4096
 #define MAX_IO_WORKERS			32
 
+StaticAssertDecl(WORKER_SLOT_BLOCKS <= ASYNCSCAN_MAX_COMBINE,
+				 "an arena slot holds at most one read");
+StaticAssertDecl(WORKER_SLOT_BYTES % WORKER_IO_ALIGN == 0,
+				 "every slot stays aligned for O_DIRECT");
+
 /* a request still queued after this long is read by its owner */
 #define WORKER_TAKE_BACK_MS		100
+
+/* a draining owner looks again at a running request this often */
+#define WORKER_DRAIN_POLL_MS	10
+
+#define WORKER_LWLOCK_TRANCHE	"pg_asyncscan io workers"
 
 typedef enum WorkerRequestState
 {
 	REQ_FREE = 0,				/* on the free list */
 	REQ_STAGED,					/* taken by an owner, not yet queued */
 	REQ_QUEUED,					/* waiting for a worker */
-	REQ_RUNNING,				/* a worker is reading */
-	REQ_DONE,					/* finished (error holds the outcome) */
-	REQ_ABANDONED				/* owner gone; whoever finishes it frees it */
+	REQ_RUNNING,				/* a worker, or the owner, is reading */
+	REQ_DONE					/* finished (error holds the outcome) */
 } WorkerRequestState;
 
 /* One request, paired with one arena slot of the same index. */
 typedef struct WorkerRequest
 {
 	WorkerRequestState state;
-	int			owner;			/* pgprocno of the owner */
+	int			owner;			/* pgprocno of the owner; -1 when free */
 	int			next_free;		/* free list link */
+	int			runner;			/* worker number running it, or -1 for its
+								 * owner */
 	/* what to read */
 	Oid			spc_oid;
 	Oid			db_oid;
@@ -106,40 +133,62 @@ typedef struct WorkerRequest
 	/* outcome */
 	size_t		transferred;
 	int			error;			/* errno, 0 if none */
-	pid_t		worker_pid;		/* who runs it; 0 for its owner */
 } WorkerRequest;
 
 /* The shared part, followed by held[], requests[], queue[] and the arena */
 typedef struct WorkerShared
 {
-	slock_t		mutex;			/* protects everything but the arena */
+	LWLock	   *lock;			/* protects everything but the arena */
 	int			nslots;
 	int			free_head;		/* first free slot, -1 if none */
 	int			nfree;
 	int			queue_head;		/* ring of queued slot numbers */
 	int			queue_count;
+	int			nrunning;		/* requests REQ_RUNNING */
 	int			nowners;		/* backends holding at least one slot */
 	int			nholders;		/* entries of held[] */
-	int			worker_procno[MAX_IO_WORKERS];	/* -1 until started */
-	bool		worker_idle[MAX_IO_WORKERS];
+	int			nworkers;		/* workers running */
+	int			worker_procno[MAX_IO_WORKERS];	/* -1 when not running */
+	bool		worker_idle[MAX_IO_WORKERS];	/* waiting for work, latch
+												 * not set yet */
 	int		   *held;			/* slots held, per pgprocno */
 	WorkerRequest *requests;
 	int		   *queue;
 	char	   *arena;
 } WorkerShared;
 
+/* Per-owner (per-stream) state */
+typedef struct WorkerOwner
+{
+	int			nstaged;		/* staged, not yet queued */
+	int			staged[ASYNCSCAN_MAX_IO_DEPTH];
+	int			nheld;			/* every slot this stream holds */
+	int			held[ASYNCSCAN_MAX_IO_DEPTH];
+} WorkerOwner;
+
 /* GUC variables */
-int			asyncscan_io_workers = 3;
-int			asyncscan_worker_arena_size = 16384;	/* kB */
+static int	asyncscan_io_workers = 3;
+static int	asyncscan_worker_arena_size = 16384;	/* kB */
 
 static WorkerShared *worker_shared = NULL;
-static bool exit_callback_registered = false;
+
+/*
+ * This backend's own record of the slots it holds, indexed by slot: the
+ * authority for "mine" when a slot is given back.
+ */
+static bool *my_slots = NULL;
+
+/* In an IO worker: its number, and the slot it is running or -1 */
+static int	my_worker_number = -1;
+static int	my_running_slot = -1;
 
 PGDLLEXPORT void asyncscan_io_worker_main(Datum main_arg);
 
-static void worker_abandon_all(int code, Datum arg);
-static void worker_abandon_slot(int slot);
-static void worker_free_slot_locked(int slot);
+static void backend_exit_release(int code, Datum arg);
+static bool release_slot_locked(int slot);
+static void wait_and_release_slot(int slot);
+static void requeue_running_locked(int slot);
+static void worker_exit(int code, Datum arg);
 
 /*
  * Define the GUCs and, when preloading, register the workers.
@@ -202,8 +251,8 @@ worker_nholders(void)
 	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
 }
 
-Size
-asyncscan_worker_shmem_size(void)
+static Size
+worker_shmem_size(void)
 {
 	Size		size = MAXALIGN(sizeof(WorkerShared));
 
@@ -215,6 +264,14 @@ asyncscan_worker_shmem_size(void)
 	return size;
 }
 
+/* From the shmem_request_hook: the area and its lock. */
+void
+asyncscan_worker_shmem_request(void)
+{
+	RequestAddinShmemSpace(worker_shmem_size());
+	RequestNamedLWLockTranche(WORKER_LWLOCK_TRANCHE, 1);
+}
+
 void
 asyncscan_worker_shmem_startup(void)
 {
@@ -222,12 +279,12 @@ asyncscan_worker_shmem_startup(void)
 	char	   *p;
 
 	worker_shared = ShmemInitStruct("pg_asyncscan io workers",
-									asyncscan_worker_shmem_size(), &found);
+									worker_shmem_size(), &found);
 	if (found)
 		return;
 
 	p = (char *) worker_shared + MAXALIGN(sizeof(WorkerShared));
-	SpinLockInit(&worker_shared->mutex);
+	worker_shared->lock = &(GetNamedLWLockTranche(WORKER_LWLOCK_TRANCHE))->lock;
 	worker_shared->nslots = worker_nslots();
 	worker_shared->nholders = worker_nholders();
 	worker_shared->held = (int *) p;
@@ -242,6 +299,8 @@ asyncscan_worker_shmem_startup(void)
 	for (int i = 0; i < worker_shared->nslots; i++)
 	{
 		worker_shared->requests[i].state = REQ_FREE;
+		worker_shared->requests[i].owner = -1;
+		worker_shared->requests[i].runner = -1;
 		worker_shared->requests[i].next_free =
 			i + 1 < worker_shared->nslots ? i + 1 : -1;
 	}
@@ -249,7 +308,9 @@ asyncscan_worker_shmem_startup(void)
 	worker_shared->nfree = worker_shared->nslots;
 	worker_shared->queue_head = 0;
 	worker_shared->queue_count = 0;
+	worker_shared->nrunning = 0;
 	worker_shared->nowners = 0;
+	worker_shared->nworkers = 0;
 	for (int i = 0; i < MAX_IO_WORKERS; i++)
 	{
 		worker_shared->worker_procno[i] = -1;
@@ -270,31 +331,31 @@ slot_memory(int slot)
 	return worker_shared->arena + (Size) slot * WORKER_SLOT_BYTES;
 }
 
-/* Return a slot to the free list; the caller holds the mutex. */
+/* Append a slot to the queue; the caller holds the lock exclusively. */
 static void
-worker_free_slot_locked(int slot)
+enqueue_locked(int slot)
 {
-	WorkerRequest *req = &worker_shared->requests[slot];
-	int			owner = req->owner;
+	int			tail;
 
-	Assert(req->state != REQ_FREE);
-	Assert(owner >= 0 && owner < worker_shared->nholders);
-	req->state = REQ_FREE;
-	req->next_free = worker_shared->free_head;
-	worker_shared->free_head = slot;
-	worker_shared->nfree++;
-	Assert(worker_shared->held[owner] > 0);
-	if (--worker_shared->held[owner] == 0)
-		worker_shared->nowners--;
+	/* at most one entry per slot, so the ring never overflows */
+	if (worker_shared->queue_count >= worker_shared->nslots)
+		elog(PANIC, "pg_asyncscan IO worker queue overflow");
+	tail = (worker_shared->queue_head + worker_shared->queue_count) %
+		worker_shared->nslots;
+	worker_shared->queue[tail] = slot;
+	worker_shared->queue_count++;
+	worker_shared->requests[slot].state = REQ_QUEUED;
 }
 
 /*
- * Take a queued slot out of the queue; the caller holds the mutex.  The
- * queue is short (at most one entry per slot) and this is rare: a request
- * taken back or abandoned before any worker got to it.
+ * Take a queued slot out of the queue; the caller holds the lock
+ * exclusively.  The queue is short (at most one entry per slot) and this
+ * is rare: a request taken back, or dropped by a draining owner, before
+ * any worker got to it.  Returns false, changing nothing, if the slot is
+ * not in the queue.
  */
-static void
-worker_unqueue_locked(int slot)
+static bool
+unqueue_locked(int slot)
 {
 	int			n = worker_shared->nslots;
 	int			i;
@@ -304,21 +365,86 @@ worker_unqueue_locked(int slot)
 		if (worker_shared->queue[(worker_shared->queue_head + i) % n] == slot)
 			break;
 	}
-	Assert(i < worker_shared->queue_count);
+	if (i == worker_shared->queue_count)
+		return false;
 	for (; i + 1 < worker_shared->queue_count; i++)
 		worker_shared->queue[(worker_shared->queue_head + i) % n] =
 			worker_shared->queue[(worker_shared->queue_head + i + 1) % n];
 	worker_shared->queue_count--;
+	return true;
 }
 
-/* Is any IO worker running?  The caller holds the mutex. */
+/*
+ * Give a slot back to the free list: the only place that does.  Only the
+ * owning backend calls it, for a slot it holds by its own record and by
+ * the shared one, that no process is reading into (staged, queued or
+ * done).  Anything else is a bug that must not become a corrupted free
+ * list or queue: it is reported and nothing is changed.  The caller holds
+ * the lock exclusively.
+ */
 static bool
-worker_running_locked(void)
+release_slot_locked(int slot)
 {
-	for (int w = 0; w < MAX_IO_WORKERS; w++)
-		if (worker_shared->worker_procno[w] >= 0)
-			return true;
-	return false;
+	WorkerRequest *req = &worker_shared->requests[slot];
+	int			me = asyncscan_my_procno();
+
+	if (slot < 0 || slot >= worker_shared->nslots || my_slots == NULL ||
+		!my_slots[slot] || req->owner != me ||
+		(req->state != REQ_STAGED && req->state != REQ_QUEUED &&
+		 req->state != REQ_DONE))
+	{
+		elog(WARNING, "pg_asyncscan: not releasing IO worker slot %d (state %d, owner %d, this backend %d)",
+			 slot, slot >= 0 && slot < worker_shared->nslots ? (int) req->state : -1,
+			 slot >= 0 && slot < worker_shared->nslots ? req->owner : -1, me);
+		return false;
+	}
+	if (req->state == REQ_QUEUED && !unqueue_locked(slot))
+	{
+		elog(WARNING, "pg_asyncscan: IO worker slot %d is queued but not in the queue",
+			 slot);
+		return false;
+	}
+
+	req->state = REQ_FREE;
+	req->owner = -1;
+	req->next_free = worker_shared->free_head;
+	worker_shared->free_head = slot;
+	worker_shared->nfree++;
+	my_slots[slot] = false;
+	Assert(worker_shared->held[me] > 0);
+	if (worker_shared->held[me] > 0 && --worker_shared->held[me] == 0)
+		worker_shared->nowners--;
+	return true;
+}
+
+/*
+ * Give a slot back once no process reads into it any more.  A running
+ * request is waited for: its worker finishes it, or hands it back to the
+ * queue if it leaves first.  Never throws and serves no interrupts, so
+ * that it can run on error and exit paths.
+ */
+static void
+wait_and_release_slot(int slot)
+{
+	for (;;)
+	{
+		WorkerRequestState state;
+
+		LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
+		state = worker_shared->requests[slot].state;
+		if (state != REQ_RUNNING)
+		{
+			(void) release_slot_locked(slot);
+			LWLockRelease(worker_shared->lock);
+			return;
+		}
+		LWLockRelease(worker_shared->lock);
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 WORKER_DRAIN_POLL_MS, WAIT_EVENT_DATA_FILE_READ);
+		ResetLatch(MyLatch);
+	}
 }
 
 /*
@@ -326,13 +452,13 @@ worker_running_locked(void)
  * if no worker is running (then queueing would only delay the read).
  */
 static int
-worker_take_slot(void)
+take_slot(void)
 {
 	int			me = asyncscan_my_procno();
 	int			slot = -1;
 
-	SpinLockAcquire(&worker_shared->mutex);
-	if (worker_shared->free_head >= 0 && worker_running_locked())
+	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
+	if (worker_shared->free_head >= 0 && worker_shared->nworkers > 0)
 	{
 		int			owners = worker_shared->nowners +
 			(worker_shared->held[me] == 0 ? 1 : 0);
@@ -344,27 +470,23 @@ worker_take_slot(void)
 
 			slot = worker_shared->free_head;
 			req = &worker_shared->requests[slot];
-			Assert(req->state == REQ_FREE);
+			if (req->state != REQ_FREE)
+				elog(PANIC, "pg_asyncscan: IO worker slot %d on the free list is in state %d",
+					 slot, (int) req->state);
 			worker_shared->free_head = req->next_free;
 			worker_shared->nfree--;
 			req->state = REQ_STAGED;
 			req->owner = me;
+			req->runner = -1;
 			if (worker_shared->held[me]++ == 0)
 				worker_shared->nowners++;
+			Assert(!my_slots[slot]);
+			my_slots[slot] = true;
 		}
 	}
-	SpinLockRelease(&worker_shared->mutex);
+	LWLockRelease(worker_shared->lock);
 	return slot;
 }
-
-/* Per-owner (per-stream) state */
-typedef struct WorkerOwner
-{
-	int			nstaged;		/* staged, not yet queued */
-	int			staged[ASYNCSCAN_MAX_IO_DEPTH];
-	int			nheld;			/* every slot this stream holds */
-	int			held[ASYNCSCAN_MAX_IO_DEPTH];
-} WorkerOwner;
 
 static void
 owner_forget_slot(WorkerOwner *owner, int slot)
@@ -377,7 +499,7 @@ owner_forget_slot(WorkerOwner *owner, int slot)
 			return;
 		}
 	}
-	Assert(false);
+	elog(ERROR, "pg_asyncscan: IO worker slot %d is not held by this scan", slot);
 }
 
 static void
@@ -387,10 +509,16 @@ worker_init_owner(AsyncScanIo *io)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("io_method \"worker\" needs pg_asyncscan in shared_preload_libraries")));
-	if (!exit_callback_registered)
+	if (my_slots == NULL)
 	{
-		before_shmem_exit(worker_abandon_all, (Datum) 0);
-		exit_callback_registered = true;
+		my_slots = MemoryContextAllocZero(TopMemoryContext,
+										  sizeof(bool) * worker_shared->nslots);
+		/*
+		 * After the transaction abort of backend exit (before_shmem_exit
+		 * callbacks, which drain every stream), give back whatever is
+		 * still ours.
+		 */
+		on_shmem_exit(backend_exit_release, (Datum) 0);
 	}
 	io->method_private = palloc0(sizeof(WorkerOwner));
 }
@@ -404,7 +532,7 @@ worker_start_read(AsyncScanIo *io, AsyncScanRead *read)
 
 	Assert(read->length <= WORKER_SLOT_BYTES);
 
-	slot = worker_take_slot();
+	slot = take_slot();
 	if (slot < 0)
 	{
 		/* the arena is full, or we hold our share: read it ourselves */
@@ -415,6 +543,7 @@ worker_start_read(AsyncScanIo *io, AsyncScanRead *read)
 		return;
 	}
 
+	/* the slot is ours and not queued yet: nobody else looks at it */
 	req = &worker_shared->requests[slot];
 	req->spc_oid = io->spc_oid;
 	req->db_oid = io->db_oid;
@@ -448,19 +577,15 @@ worker_submit(AsyncScanIo *io)
 	if (owner->nstaged == 0)
 		return;
 
-	SpinLockAcquire(&worker_shared->mutex);
+	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < owner->nstaged; i++)
 	{
 		int			slot = owner->staged[i];
-		int			tail;
 
-		Assert(worker_shared->requests[slot].state == REQ_STAGED);
-		Assert(worker_shared->queue_count < worker_shared->nslots);
-		worker_shared->requests[slot].state = REQ_QUEUED;
-		tail = (worker_shared->queue_head + worker_shared->queue_count) %
-			worker_shared->nslots;
-		worker_shared->queue[tail] = slot;
-		worker_shared->queue_count++;
+		if (worker_shared->requests[slot].state != REQ_STAGED)
+			elog(PANIC, "pg_asyncscan: IO worker slot %d submitted in state %d",
+				 slot, (int) worker_shared->requests[slot].state);
+		enqueue_locked(slot);
 	}
 	for (int w = 0; w < MAX_IO_WORKERS && nwake < owner->nstaged; w++)
 	{
@@ -470,7 +595,7 @@ worker_submit(AsyncScanIo *io)
 			wake[nwake++] = worker_shared->worker_procno[w];
 		}
 	}
-	SpinLockRelease(&worker_shared->mutex);
+	LWLockRelease(worker_shared->lock);
 
 	for (int i = 0; i < nwake; i++)
 		SetLatch(&GetPGProcByNumber(wake[i])->procLatch);
@@ -489,14 +614,14 @@ worker_collect(AsyncScanIo *io, AsyncScanRead *read)
 	WorkerRequest *req = &worker_shared->requests[read->method_slot];
 	bool		done;
 
-	SpinLockAcquire(&worker_shared->mutex);
+	LWLockAcquire(worker_shared->lock, LW_SHARED);
 	done = req->state == REQ_DONE;
 	if (done)
 	{
 		read->transferred = req->transferred;
 		read->error = req->error;
 	}
-	SpinLockRelease(&worker_shared->mutex);
+	LWLockRelease(worker_shared->lock);
 
 	if (!done)
 		return false;
@@ -509,43 +634,43 @@ worker_collect(AsyncScanIo *io, AsyncScanRead *read)
 }
 
 /*
- * The request of read is still queued after a wait, or its worker has
- * exited without finishing it: take it back and read it ourselves (a
- * backend must never wait on a queue nobody serves).  False if a live
- * worker has it.
+ * The request of read is still queued after a wait: take it back and read
+ * it ourselves (a backend must never wait on a queue nobody serves).
+ * False if a worker has it.
  */
 static bool
 worker_take_back(AsyncScanIo *io, AsyncScanRead *read)
 {
-	WorkerRequest *req = &worker_shared->requests[read->method_slot];
+	int			slot = read->method_slot;
+	WorkerRequest *req = &worker_shared->requests[slot];
 	bool		taken;
 
-	SpinLockAcquire(&worker_shared->mutex);
-	taken = req->state == REQ_QUEUED;
-	if (taken)
-		worker_unqueue_locked(read->method_slot);
-	else if (req->state == REQ_RUNNING && req->worker_pid != 0 &&
-			 kill(req->worker_pid, 0) != 0 && errno == ESRCH)
-		taken = true;			/* its worker exited without finishing */
+	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
+	taken = req->state == REQ_QUEUED && unqueue_locked(slot);
 	if (taken)
 	{
 		req->state = REQ_RUNNING;
-		req->worker_pid = 0;
+		req->runner = -1;
+		worker_shared->nrunning++;
 	}
-	SpinLockRelease(&worker_shared->mutex);
+	LWLockRelease(worker_shared->lock);
 	if (!taken)
 		return false;
 
-	/* same as a worker does, into the same slot */
+	/*
+	 * Same as a worker does, into the same slot.  Nothing here throws, so
+	 * the request cannot be left running.
+	 */
 	read->transferred = 0;
 	read->error = asyncscan_pread_rest(read->direct_fd >= 0 ? read->direct_fd : read->fd,
 									   read->target, read->length, read->offset,
 									   &read->transferred);
-	SpinLockAcquire(&worker_shared->mutex);
+	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
 	req->transferred = read->transferred;
 	req->error = read->error;
 	req->state = REQ_DONE;
-	SpinLockRelease(&worker_shared->mutex);
+	worker_shared->nrunning--;
+	LWLockRelease(worker_shared->lock);
 	io->inline_reads++;
 	return true;
 }
@@ -577,37 +702,22 @@ worker_wait_read(AsyncScanIo *io, AsyncScanRead *read)
 static void
 worker_release_read(AsyncScanIo *io, AsyncScanRead *read)
 {
-	if (read->method_slot < 0)
+	int			slot = read->method_slot;
+
+	if (slot < 0)
 		return;					/* read inline, into private memory */
-	owner_forget_slot((WorkerOwner *) io->method_private, read->method_slot);
-	SpinLockAcquire(&worker_shared->mutex);
-	worker_free_slot_locked(read->method_slot);
-	SpinLockRelease(&worker_shared->mutex);
+	owner_forget_slot((WorkerOwner *) io->method_private, slot);
 	read->method_slot = -1;
+	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
+	(void) release_slot_locked(slot);
+	LWLockRelease(worker_shared->lock);
 }
 
 /*
- * Nothing of ours is written into private memory, so nothing to wait for:
- * free what is finished or never queued, abandon what is queued or running.
+ * Give back every slot of this stream: queued ones leave the queue,
+ * running ones are waited for.  Must not throw (it runs when an ERROR
+ * unwinds the stream's memory).
  */
-static void
-worker_abandon_slot(int slot)
-{
-	WorkerRequest *req = &worker_shared->requests[slot];
-
-	SpinLockAcquire(&worker_shared->mutex);
-	if (req->state == REQ_QUEUED)
-	{
-		worker_unqueue_locked(slot);
-		worker_free_slot_locked(slot);
-	}
-	else if (req->state == REQ_RUNNING)
-		req->state = REQ_ABANDONED; /* the worker frees it when done */
-	else if (req->state == REQ_STAGED || req->state == REQ_DONE)
-		worker_free_slot_locked(slot);
-	SpinLockRelease(&worker_shared->mutex);
-}
-
 static void
 worker_drain(AsyncScanIo *io)
 {
@@ -615,9 +725,8 @@ worker_drain(AsyncScanIo *io)
 
 	if (owner != NULL)
 	{
-		for (int i = 0; i < owner->nheld; i++)
-			worker_abandon_slot(owner->held[i]);
-		owner->nheld = 0;
+		while (owner->nheld > 0)
+			wait_and_release_slot(owner->held[--owner->nheld]);
 		owner->nstaged = 0;
 	}
 	io->nstaged = 0;
@@ -625,29 +734,19 @@ worker_drain(AsyncScanIo *io)
 }
 
 /*
- * Backend exit: abandon or free every slot this backend still holds, for
- * any stream (before_shmem_exit; transaction abort has normally drained
- * them already).
+ * Backend exit, after the transaction abort: give back whatever this
+ * backend still holds (nothing, normally: every stream drained when its
+ * memory went away).
  */
 static void
-worker_abandon_all(int code, Datum arg)
+backend_exit_release(int code, Datum arg)
 {
-	int			me;
-
-	if (worker_shared == NULL || MyProc == NULL)
+	if (worker_shared == NULL || my_slots == NULL || MyProc == NULL)
 		return;
-	me = asyncscan_my_procno();
 	for (int slot = 0; slot < worker_shared->nslots; slot++)
 	{
-		WorkerRequest *req = &worker_shared->requests[slot];
-		bool		mine;
-
-		SpinLockAcquire(&worker_shared->mutex);
-		mine = req->owner == me && req->state != REQ_FREE &&
-			req->state != REQ_ABANDONED;
-		SpinLockRelease(&worker_shared->mutex);
-		if (mine)
-			worker_abandon_slot(slot);
+		if (my_slots[slot])
+			wait_and_release_slot(slot);
 	}
 }
 
@@ -671,20 +770,50 @@ const IoMethodOps asyncscan_io_worker_ops = {
 
 /* ---- the worker process ---- */
 
-/* A worker leaves: no backend queues for it any more. */
+/*
+ * A running request goes back to the queue, untouched but for its
+ * outcome: its worker is leaving or failed.  Its owner, or another
+ * worker, reads it again.  The caller holds the lock exclusively.
+ */
 static void
-worker_unregister(int code, Datum arg)
+requeue_running_locked(int slot)
 {
-	int			me = DatumGetInt32(arg);
+	WorkerRequest *req = &worker_shared->requests[slot];
 
-	SpinLockAcquire(&worker_shared->mutex);
-	worker_shared->worker_procno[me] = -1;
-	worker_shared->worker_idle[me] = false;
-	SpinLockRelease(&worker_shared->mutex);
+	if (req->state != REQ_RUNNING || req->runner != my_worker_number)
+	{
+		elog(WARNING, "pg_asyncscan: IO worker %d does not run slot %d (state %d)",
+			 my_worker_number, slot, (int) req->state);
+		return;
+	}
+	req->transferred = 0;
+	req->error = 0;
+	req->runner = -1;
+	worker_shared->nrunning--;
+	enqueue_locked(slot);
 }
 
 /*
- * Perform one request into its arena slot.
+ * A worker leaves (pg_terminate_backend, shutdown, FATAL): its request
+ * goes back to the queue, and no backend queues for it any more.
+ */
+static void
+worker_exit(int code, Datum arg)
+{
+	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
+	if (my_running_slot >= 0)
+		requeue_running_locked(my_running_slot);
+	my_running_slot = -1;
+	if (worker_shared->worker_procno[my_worker_number] >= 0)
+		worker_shared->nworkers--;
+	worker_shared->worker_procno[my_worker_number] = -1;
+	worker_shared->worker_idle[my_worker_number] = false;
+	LWLockRelease(worker_shared->lock);
+}
+
+/*
+ * Perform one request into its arena slot.  Errors are the request's
+ * outcome, not the worker's.
  */
 static void
 worker_perform(WorkerRequest *req, char *target)
@@ -708,89 +837,157 @@ worker_perform(WorkerRequest *req, char *target)
 										  &req->transferred);
 		close(fd);
 	}
-	if (segpath != path)
-		pfree(segpath);
-	pfree(path);
+}
+
+/* The next queued request for this worker, now running; or -1. */
+static int
+worker_next_request(void)
+{
+	int			slot = -1;
+
+	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
+	while (worker_shared->queue_count > 0)
+	{
+		WorkerRequest *req;
+
+		slot = worker_shared->queue[worker_shared->queue_head];
+		worker_shared->queue_head = (worker_shared->queue_head + 1) %
+			worker_shared->nslots;
+		worker_shared->queue_count--;
+		req = &worker_shared->requests[slot];
+		/* taken-back and dropped requests leave the queue at once */
+		if (req->state == REQ_QUEUED)
+		{
+			req->state = REQ_RUNNING;
+			req->runner = my_worker_number;
+			worker_shared->nrunning++;
+			break;
+		}
+		elog(WARNING, "pg_asyncscan: IO worker slot %d was queued in state %d",
+			 slot, (int) req->state);
+		slot = -1;
+	}
+	/* busy or about to sleep: submitters must know which */
+	worker_shared->worker_idle[my_worker_number] = slot < 0;
+	my_running_slot = slot;
+	LWLockRelease(worker_shared->lock);
+	return slot;
+}
+
+/* Publish the outcome of the request and wake its owner. */
+static void
+worker_finish_request(int slot)
+{
+	WorkerRequest *req = &worker_shared->requests[slot];
+	int			owner = -1;
+
+	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
+	if (req->state == REQ_RUNNING && req->runner == my_worker_number)
+	{
+		req->state = REQ_DONE;
+		req->runner = -1;
+		worker_shared->nrunning--;
+		owner = req->owner;
+	}
+	else
+		elog(WARNING, "pg_asyncscan: IO worker %d finished slot %d in state %d",
+			 my_worker_number, slot, (int) req->state);
+	my_running_slot = -1;
+	LWLockRelease(worker_shared->lock);
+
+	if (owner >= 0)
+		SetLatch(&GetPGProcByNumber(owner)->procLatch);
 }
 
 void
 asyncscan_io_worker_main(Datum main_arg)
 {
-	int			me = DatumGetInt32(main_arg);
+	sigjmp_buf	local_sigjmp_buf;
+	MemoryContext request_cxt;
+
+	my_worker_number = DatumGetInt32(main_arg);
+	Assert(my_worker_number >= 0 && my_worker_number < MAX_IO_WORKERS);
 
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	/* there is no statement to cancel: pg_cancel_backend leaves it alone */
+	pqsignal(SIGINT, SIG_IGN);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	pgstat_report_appname("pg_asyncscan io worker");
 
 	Assert(worker_shared != NULL);
-	Assert(me >= 0 && me < MAX_IO_WORKERS);
 
-	SpinLockAcquire(&worker_shared->mutex);
-	worker_shared->worker_procno[me] = asyncscan_my_procno();
-	worker_shared->worker_idle[me] = false;
-	SpinLockRelease(&worker_shared->mutex);
-	/* however it exits, backends must stop queueing for it */
-	before_shmem_exit(worker_unregister, Int32GetDatum(me));
+	request_cxt = AllocSetContextCreate(TopMemoryContext,
+										"pg_asyncscan io worker",
+										ALLOCSET_SMALL_SIZES);
+
+	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
+	if (worker_shared->worker_procno[my_worker_number] < 0)
+		worker_shared->nworkers++;
+	worker_shared->worker_procno[my_worker_number] = asyncscan_my_procno();
+	worker_shared->worker_idle[my_worker_number] = false;
+	LWLockRelease(worker_shared->lock);
+	/* however it exits, its request goes back and backends stop queueing */
+	before_shmem_exit(worker_exit, (Datum) 0);
+
+	/*
+	 * An ERROR (out of memory, say) hands the request back and the worker
+	 * goes on, as PostgreSQL's own auxiliary processes do.
+	 */
+	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
+	{
+		error_context_stack = NULL;
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		LWLockReleaseAll();
+		pgstat_report_wait_end();
+
+		LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
+		if (my_running_slot >= 0)
+			requeue_running_locked(my_running_slot);
+		my_running_slot = -1;
+		LWLockRelease(worker_shared->lock);
+
+		MemoryContextSwitchTo(TopMemoryContext);
+		FlushErrorState();
+		MemoryContextReset(request_cxt);
+		RESUME_INTERRUPTS();
+
+		/* do not spin if the error repeats */
+		pg_usleep(100000L);
+	}
+	PG_exception_stack = &local_sigjmp_buf;
 
 	while (!ShutdownRequestPending)
 	{
-		int			slot = -1;
-		WorkerRequest *req;
-		int			owner;
-		bool		abandoned;
+		int			slot;
 
 		/*
 		 * Absorb ProcSignalBarriers (DROP DATABASE and DROP TABLESPACE wait
 		 * for every process), never while holding a request.
 		 */
 		CHECK_FOR_INTERRUPTS();
-
-		SpinLockAcquire(&worker_shared->mutex);
-		if (worker_shared->queue_count > 0)
+		if (ConfigReloadPending)
 		{
-			slot = worker_shared->queue[worker_shared->queue_head];
-			worker_shared->queue_head = (worker_shared->queue_head + 1) %
-				worker_shared->nslots;
-			worker_shared->queue_count--;
-			req = &worker_shared->requests[slot];
-			/* taken-back and abandoned requests leave the queue at once */
-			Assert(req->state == REQ_QUEUED);
-			req->state = REQ_RUNNING;
-			req->worker_pid = MyProcPid;
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (slot < 0)
-			worker_shared->worker_idle[me] = true;
-		SpinLockRelease(&worker_shared->mutex);
 
+		slot = worker_next_request();
 		if (slot < 0)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1,
 							 PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
-			if (ConfigReloadPending)
-			{
-				ConfigReloadPending = false;
-				ProcessConfigFile(PGC_SIGHUP);
-			}
 			continue;
 		}
 
-		req = &worker_shared->requests[slot];
-		worker_perform(req, slot_memory(slot));
-
-		SpinLockAcquire(&worker_shared->mutex);
-		owner = req->owner;
-		abandoned = req->state == REQ_ABANDONED;
-		if (abandoned)
-			worker_free_slot_locked(slot);
-		else
-			req->state = REQ_DONE;
-		SpinLockRelease(&worker_shared->mutex);
-
-		if (!abandoned)
-			SetLatch(&GetPGProcByNumber(owner)->procLatch);
+		MemoryContextSwitchTo(request_cxt);
+		worker_perform(&worker_shared->requests[slot], slot_memory(slot));
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextReset(request_cxt);
+		worker_finish_request(slot);
 	}
 
 	/*
@@ -810,6 +1007,9 @@ PG_FUNCTION_INFO_V1(pg_asyncscan_worker_status);
  * pg_asyncscan_worker_status() - one row: IO workers running, arena slots,
  * free slots, queued requests, running requests, backends holding slots.
  * Lets an administrator (and the tests) see that nothing is left behind.
+ * Every figure is a counter kept up to date by the queue's operations, so
+ * this reads a handful of integers under the lock in shared mode and never
+ * walks the arena; EXECUTE is granted to pg_read_all_stats only.
  */
 Datum
 pg_asyncscan_worker_status(PG_FUNCTION_ARGS)
@@ -817,8 +1017,6 @@ pg_asyncscan_worker_status(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[6];
 	bool		nulls[6] = {0};
-	int			running = 0;
-	int			workers = 0;
 
 	if (worker_shared == NULL)
 		ereport(ERROR,
@@ -828,21 +1026,14 @@ pg_asyncscan_worker_status(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	SpinLockAcquire(&worker_shared->mutex);
-	for (int i = 0; i < worker_shared->nslots; i++)
-		if (worker_shared->requests[i].state == REQ_RUNNING ||
-			worker_shared->requests[i].state == REQ_ABANDONED)
-			running++;
-	for (int w = 0; w < MAX_IO_WORKERS; w++)
-		if (worker_shared->worker_procno[w] >= 0)
-			workers++;
-	values[0] = Int32GetDatum(workers);
+	LWLockAcquire(worker_shared->lock, LW_SHARED);
+	values[0] = Int32GetDatum(worker_shared->nworkers);
 	values[1] = Int32GetDatum(worker_shared->nslots);
 	values[2] = Int32GetDatum(worker_shared->nfree);
 	values[3] = Int32GetDatum(worker_shared->queue_count);
-	values[4] = Int32GetDatum(running);
+	values[4] = Int32GetDatum(worker_shared->nrunning);
 	values[5] = Int32GetDatum(worker_shared->nowners);
-	SpinLockRelease(&worker_shared->mutex);
+	LWLockRelease(worker_shared->lock);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

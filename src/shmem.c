@@ -52,7 +52,7 @@ asyncscan_shmem_request(void)
 		prev_shmem_request_hook();
 
 	RequestAddinShmemSpace(MAXALIGN(sizeof(AsyncScanShared)));
-	RequestAddinShmemSpace(asyncscan_worker_shmem_size());
+	asyncscan_worker_shmem_request();
 }
 
 static void

@@ -25,7 +25,7 @@ extern AsyncScanShared *asyncscan_shared;
 extern void asyncscan_shmem_init(void);
 
 /* the IO workers' area, io_worker.c */
-extern Size asyncscan_worker_shmem_size(void);
+extern void asyncscan_worker_shmem_request(void);
 extern void asyncscan_worker_shmem_startup(void);
 
 #endif							/* ASYNCSCAN_SHMEM_H */
