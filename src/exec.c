@@ -272,6 +272,22 @@ collect_visible_tuples(AsyncSeqScanState *state)
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	asyncscan_test_for_old_snapshot(snapshot, rel, page);
 
+	/*
+	 * A heap page never has more line pointers than this; one that does is
+	 * corrupt, and walking it would overrun offsets[].
+	 */
+	if (PageGetMaxOffsetNumber(page) > MaxHeapTuplesPerPage)
+	{
+		OffsetNumber nlp = PageGetMaxOffsetNumber(page);
+
+		LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid page in block %u of relation \"%s\": %u line pointers, more than a heap page holds (%u)",
+						state->page.blkno, RelationGetRelationName(rel),
+						(unsigned) nlp, (unsigned) MaxHeapTuplesPerPage)));
+	}
+
 	{
 		bool		all_visible = PageIsAllVisible(page) &&
 			!snapshot->takenDuringRecovery;

@@ -132,16 +132,23 @@ asyncscan_read_from_page_cache(AsyncScanRead *read)
 
 	if (read->direct_fd < 0)
 		return false;
-	resident = resident_prefix_pages(read);
+	/*
+	 * Whole blocks only: a block must come from one read, taken at one
+	 * time.  Half of it copied now and the other half read later could mix
+	 * two versions of a page written in between, which no single read
+	 * would return.
+	 */
+	resident = resident_prefix_pages(read) * OS_PAGE;
+	resident -= resident % BLCKSZ;
 	if (resident == 0)
 		return false;
 
 	/* an error or end of file here is met again by the O_DIRECT read */
-	(void) asyncscan_pread_rest(read->fd, read->target, resident * OS_PAGE,
+	(void) asyncscan_pread_rest(read->fd, read->target, resident,
 								read->offset, &read->transferred);
 
-	/* the O_DIRECT read continues at an aligned offset */
-	read->transferred -= read->transferred % OS_PAGE;
+	/* the O_DIRECT read continues at a block boundary (so aligned) */
+	read->transferred -= read->transferred % BLCKSZ;
 	read->cached = read->transferred;
 
 	if (read->transferred == read->length)

@@ -169,6 +169,7 @@ static bool classify_block(AsyncScanStream *stream, BlockNumber blkno,
 static Buffer block_in_shared_buffers(Relation rel, BlockNumber blkno);
 static DirectCheck check_direct_page(AsyncScanStream *stream, Page page,
 									 BlockNumber blkno);
+static bool tuples_are_sane(Page page);
 static void stage_forming_read(AsyncScanStream *stream);
 static void submit_staged(AsyncScanStream *stream);
 static void release_consumed_reads(AsyncScanStream *stream);
@@ -696,8 +697,65 @@ block_in_shared_buffers(Relation rel, BlockNumber blkno)
 }
 
 /*
+ * Every normal line pointer of a page points at a tuple that lies between
+ * pd_upper and pd_special, starts MAXALIGNed, is at least a tuple header
+ * long, and overlaps no other tuple.  Overlaps are found with one bit per
+ * MAXALIGN unit of the page, set tuple by tuple, a word at a time.
+ */
+static bool
+tuples_are_sane(Page page)
+{
+#define UNIT		MAXIMUM_ALIGNOF
+#define NUNITS		(BLCKSZ / UNIT)
+	PageHeader	header = (PageHeader) page;
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+	uint64		used[NUNITS / 64];
+
+	StaticAssertStmt(NUNITS % 64 == 0, "the bitmap is whole words");
+	memset(used, 0, sizeof(used));
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+		unsigned	start;
+		unsigned	end;
+
+		if (!ItemIdIsNormal(lp))
+			continue;
+		start = ItemIdGetOffset(lp);
+		end = start + ItemIdGetLength(lp);	/* exclusive */
+		if (start < header->pd_upper || end > header->pd_special ||
+			ItemIdGetLength(lp) < SizeofHeapTupleHeader ||
+			start % UNIT != 0)
+			return false;
+
+		/* units start / UNIT .. (end - 1) / UNIT, word by word */
+		for (unsigned first = start / UNIT, last = (end - 1) / UNIT;
+			 first <= last;)
+		{
+			unsigned	word = first / 64;
+			unsigned	upto = Min(last, word * 64 + 63);
+			unsigned	nbits = upto - first + 1;
+			uint64		mask;
+
+			mask = (nbits == 64 ? ~UINT64CONST(0) :
+					((UINT64CONST(1) << nbits) - 1)) << (first % 64);
+			if ((used[word] & mask) != 0)
+				return false;
+			used[word] |= mask;
+			first = upto + 1;
+		}
+	}
+	return true;
+#undef UNIT
+#undef NUNITS
+}
+
+/*
  * Rules 5 and 6, after a direct read and before any tuple is used: a sane
- * heap page whose line pointers stay inside it, a verified checksum when
+ * heap page whose line pointers and tuples stay inside it without
+ * overlapping, no more line pointers than a heap page holds (the consumer
+ * collects their offsets into an array of that size), a verified checksum when
  * the cluster has them, PD_ALL_VISIBLE on the page, and the block still not
  * in shared buffers.
  */
@@ -723,17 +781,12 @@ check_direct_page(AsyncScanStream *stream, Page page, BlockNumber blkno)
 		pg_checksum_page((char *) page, blkno) != header->pd_checksum)
 		return DIRECT_BAD_PAGE;
 
+	/* no more line pointers than a heap page holds (the consumer's array) */
 	maxoff = PageGetMaxOffsetNumber(page);
-	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-	{
-		ItemId		lp = PageGetItemId(page, off);
-
-		if (ItemIdIsNormal(lp) &&
-			(ItemIdGetOffset(lp) < header->pd_upper ||
-			 ItemIdGetLength(lp) < SizeofHeapTupleHeader ||
-			 ItemIdGetOffset(lp) + ItemIdGetLength(lp) > BLCKSZ))
-			return DIRECT_BAD_PAGE;
-	}
+	if (maxoff > MaxHeapTuplesPerPage)
+		return DIRECT_BAD_PAGE;
+	if (!tuples_are_sane(page))
+		return DIRECT_BAD_PAGE;
 
 	if (!PageIsAllVisible(page))
 		return DIRECT_NOT_ALL_VISIBLE;
