@@ -67,6 +67,7 @@ typedef struct AsyncScanRead
 	int			nblocks;		/* length / BLCKSZ */
 	struct AsyncScanIo *io;		/* owner; completions are matched by it */
 	int			method_slot;	/* the method's own handle of the read */
+	struct AsyncScanRead *method_next;	/* the method's own list link */
 } AsyncScanRead;
 
 /*
@@ -164,6 +165,7 @@ extern void asyncscan_worker_init(void);
 #ifdef ASYNCSCAN_HAVE_LIBURING
 extern const IoMethodOps asyncscan_io_uring_ops;
 extern bool asyncscan_uring_available(int *err);
+extern bool asyncscan_uring_probe(int *err);
 extern const char *asyncscan_uring_refusal_hint(int err);
 #endif
 

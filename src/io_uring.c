@@ -16,9 +16,12 @@
  * and submitted with the rest of its batch: one io_uring_submit() per
  * batch.  From the moment it is prepared it counts as in flight for its
  * owner, because any io_uring_submit() of the backend, from any scan, may
- * pass it to the kernel.  drain therefore submits, then reaps until the
- * owner has nothing in flight; only then may the stream free its targets.
- * Short reads are resubmitted for the remaining bytes.
+ * pass it to the kernel.  The rest of a short read is not queued while
+ * completions are processed (the queue may be full, and making room may
+ * fail): the read waits on a list until the next wait or submission
+ * queues it.  drain therefore drops the owner's reads on that list,
+ * submits, then reaps until the owner has nothing in flight; only then may
+ * the stream free its targets.
  *
  * Nothing here is thrown while a completion is half processed, so an
  * interrupt (query cancel, statement_timeout) taken while waiting leaves
@@ -57,12 +60,17 @@ static struct io_uring ring;
 static RingState ring_state = RING_UNTRIED;
 static int	ring_errno = 0;		/* why creating the ring failed */
 
+/* short reads whose rest waits for a submission queue entry */
+static AsyncScanRead *rests_head = NULL;
+
 static void uring_shutdown(int code, Datum arg);
 static struct io_uring_sqe *uring_get_sqe(bool in_drain);
-static void uring_prep(AsyncScanRead *read, bool in_drain);
+static void uring_prep(struct io_uring_sqe *sqe, AsyncScanRead *read);
+static void uring_resubmit_rests(void);
+static void uring_drop_rests(AsyncScanIo *io);
 static void uring_submit_all(bool in_drain);
 static void uring_reap(bool wait, bool in_drain);
-static void uring_complete(AsyncScanRead *read, int res, bool in_drain);
+static void uring_complete(AsyncScanRead *read, int res);
 
 /*
  * Create the backend's ring if not done yet.  Returns true when the ring
@@ -103,6 +111,34 @@ asyncscan_uring_available(int *err)
 	if (err != NULL)
 		*err = ring_errno;
 	return ring_state == RING_READY;
+}
+
+/*
+ * Could this backend create its ring?  Creates a ring of the size it would
+ * use and closes it again at once, so that checking a setting never leaves
+ * a ring behind (the ring of a backend is created by its first scan).
+ */
+bool
+asyncscan_uring_probe(int *err)
+{
+	struct io_uring probe;
+	int			rc;
+
+	*err = 0;
+	if (ring_state == RING_READY)
+		return true;
+	if (!AcquireExternalFD())
+	{
+		*err = EMFILE;
+		return false;
+	}
+	rc = io_uring_queue_init(URING_ENTRIES, &probe, 0);
+	if (rc == 0)
+		io_uring_queue_exit(&probe);
+	ReleaseExternalFD();
+	if (rc < 0)
+		*err = -rc;
+	return rc == 0;
 }
 
 /* A hint naming the likely cause of a refused ring. */
@@ -159,6 +195,8 @@ uring_init_owner(AsyncScanIo *io)
 static void
 uring_start_read(AsyncScanIo *io, AsyncScanRead *read)
 {
+	struct io_uring_sqe *sqe;
+
 	Assert(ring_state == RING_READY);
 	Assert(read->io == io);
 
@@ -166,7 +204,11 @@ uring_start_read(AsyncScanIo *io, AsyncScanRead *read)
 	if (asyncscan_read_from_page_cache(read))
 		return;
 
-	uring_prep(read, false);
+	/* may throw (a full queue is submitted first): nothing counted yet */
+	sqe = uring_get_sqe(false);
+	read->state = ASYNCSCAN_READ_SUBMITTED;
+	io->ninflight++;
+	uring_prep(sqe, read);
 	io->nstaged++;
 }
 
@@ -187,7 +229,11 @@ uring_wait_read(AsyncScanIo *io, AsyncScanRead *read)
 	{
 		pgstat_report_wait_start(WAIT_EVENT_DATA_FILE_READ);
 		while (read->state == ASYNCSCAN_READ_SUBMITTED)
+		{
+			/* the rest of a short read may be waiting for a queue entry */
+			uring_resubmit_rests();
 			uring_reap(true, false);
+		}
 		pgstat_report_wait_end();
 	}
 	Assert(read->state == ASYNCSCAN_READ_DONE ||
@@ -198,6 +244,13 @@ uring_wait_read(AsyncScanIo *io, AsyncScanRead *read)
  * Wait until nothing of this owner can still be written into.  Reads on
  * regular files cannot be cancelled once the kernel has them, so waiting
  * is the only safe choice; they are disk reads and finish soon.
+ *
+ * Every read the owner counts in flight is in one of three places: in the
+ * submission queue, in the kernel, or on the list of short reads whose
+ * rest was not resubmitted yet.  Those on the list are in nobody's hands
+ * and are simply dropped; the queue is submitted; completions are reaped
+ * until the owner has nothing left.  So this ends in every state, and it
+ * never serves interrupts (it runs with them held, on error paths).
  */
 static void
 uring_drain(AsyncScanIo *io)
@@ -210,12 +263,14 @@ uring_drain(AsyncScanIo *io)
 		return;
 	}
 
-	if (io->nstaged > 0 || io->ninflight > 0)
+	io->nstaged = 0;
+	for (;;)
 	{
+		uring_drop_rests(io);
+		if (io->ninflight == 0)
+			break;
 		uring_submit_all(true);
-		io->nstaged = 0;
-		while (io->ninflight > 0)
-			uring_reap(true, true);
+		uring_reap(true, true);
 	}
 }
 
@@ -240,21 +295,64 @@ uring_get_sqe(bool in_drain)
 	return sqe;
 }
 
-/* Queue the (rest of the) read; it counts as in flight from now on. */
+/* Fill a queue entry for (the rest of) the read.  Never throws. */
 static void
-uring_prep(AsyncScanRead *read, bool in_drain)
+uring_prep(struct io_uring_sqe *sqe, AsyncScanRead *read)
 {
-	struct io_uring_sqe *sqe = uring_get_sqe(in_drain);
-
+	Assert(read->state == ASYNCSCAN_READ_SUBMITTED);
 	io_uring_prep_read(sqe, read->direct_fd >= 0 ? read->direct_fd : read->fd,
 					   read->target + read->transferred,
 					   (unsigned) (read->length - read->transferred),
 					   (__u64) (read->offset + (off_t) read->transferred));
 	io_uring_sqe_set_data(sqe, read);
-	if (read->state != ASYNCSCAN_READ_SUBMITTED)
+}
+
+/*
+ * Queue the rest of every short read that is waiting for it.  A read
+ * leaves the list only once it has its queue entry, so an ERROR while
+ * making room (a failed submission) leaves every read where drain finds
+ * it.
+ */
+static void
+uring_resubmit_rests(void)
+{
+	if (rests_head == NULL)
+		return;
+	while (rests_head != NULL)
 	{
-		read->state = ASYNCSCAN_READ_SUBMITTED;
-		read->io->ninflight++;
+		struct io_uring_sqe *sqe = uring_get_sqe(false);
+		AsyncScanRead *read = rests_head;
+
+		rests_head = read->method_next;
+		read->method_next = NULL;
+		uring_prep(sqe, read);
+	}
+	uring_submit_all(false);
+}
+
+/*
+ * Drop the owner's short reads whose rest was never queued: nothing
+ * writes into them, and a draining owner no longer wants their data.
+ */
+static void
+uring_drop_rests(AsyncScanIo *io)
+{
+	AsyncScanRead **link = &rests_head;
+
+	while (*link != NULL)
+	{
+		AsyncScanRead *read = *link;
+
+		if (read->io == io)
+		{
+			*link = read->method_next;
+			read->method_next = NULL;
+			read->state = ASYNCSCAN_READ_FAILED;
+			Assert(io->ninflight > 0);
+			io->ninflight--;
+		}
+		else
+			link = &read->method_next;
 	}
 }
 
@@ -268,13 +366,11 @@ uring_prep(AsyncScanRead *read, bool in_drain)
 static void
 uring_submit_all(bool in_drain)
 {
-	for (;;)
+	while (io_uring_sq_ready(&ring) > 0)
 	{
 		int			rc = io_uring_submit(&ring);
 
-		if (rc >= 0)
-			return;
-		if (rc == -EINTR)
+		if (rc >= 0 || rc == -EINTR)
 			continue;
 		if (rc == -EAGAIN || rc == -EBUSY)
 		{
@@ -293,7 +389,8 @@ uring_submit_all(bool in_drain)
 
 /*
  * Process completions: at least one if wait, else only those ready.
- * Outside drain, interrupts are served while waiting.
+ * Outside drain, interrupts are served while waiting, never while a
+ * completion is half processed.
  */
 static void
 uring_reap(bool wait, bool in_drain)
@@ -329,20 +426,28 @@ uring_reap(bool wait, bool in_drain)
 		int			res = cqe->res;
 
 		io_uring_cqe_seen(&ring, cqe);
-		uring_complete(read, res, in_drain);
+		uring_complete(read, res);
 	}
 }
 
-/* One completion of read; resubmits the rest after a short read. */
+/*
+ * One completion of read.  The rest of a short read goes on the list of
+ * rests, to be queued outside completion processing: this never throws
+ * and never needs a queue entry.
+ */
 static void
-uring_complete(AsyncScanRead *read, int res, bool in_drain)
+uring_complete(AsyncScanRead *read, int res)
 {
 	Assert(read->state == ASYNCSCAN_READ_SUBMITTED);
 
-	if (res == -EINTR || res == -EAGAIN)
+	if (res > 0)
+		read->transferred += res;
+	if (res == -EINTR || res == -EAGAIN ||
+		(res > 0 && read->transferred < read->length))
 	{
-		uring_prep(read, in_drain);
-		uring_submit_all(in_drain);
+		/* interrupted or short: ask for the rest */
+		read->method_next = rests_head;
+		rests_head = read;
 		return;
 	}
 	if (res < 0)
@@ -357,17 +462,7 @@ uring_complete(AsyncScanRead *read, int res, bool in_drain)
 		read->state = ASYNCSCAN_READ_FAILED;
 	}
 	else
-	{
-		read->transferred += res;
-		if (read->transferred < read->length)
-		{
-			/* short read: ask for the rest */
-			uring_prep(read, in_drain);
-			uring_submit_all(in_drain);
-			return;
-		}
 		read->state = ASYNCSCAN_READ_DONE;
-	}
 	Assert(read->io->ninflight > 0);
 	read->io->ninflight--;
 }

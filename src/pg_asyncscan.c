@@ -15,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -157,19 +158,28 @@ asyncscan_resolve_io_method(int requested, const char **fallback_reason)
  * An explicit SET of an unavailable method fails here, with the cause.
  * Other sources (server defaults, configuration files, per-role settings)
  * are accepted and fall back at first use, so a refused io_uring never
- * stops a session from starting.  The ring is never created outside a
- * child of the postmaster, where it would be shared by forked children.
+ * stops a session from starting.
+ *
+ * A check hook must not act as if the assignment happened: for io_uring it
+ * only probes (creates a ring and closes it again); the backend's ring is
+ * created by the first scan that needs it.  A parallel worker re-applies
+ * its leader's settings with the leader's source, and must never fail to
+ * start over a method it may not even use: it is not checked there (a scan
+ * in it falls back to sync if the ring is refused).  Nothing is probed
+ * outside a child of the postmaster.
  */
 static bool
 check_io_method(int *newval, void **extra, GucSource source)
 {
+	if (source != PGC_S_SESSION || !IsUnderPostmaster ||
+		InitializingParallelWorker)
+		return true;
 #ifdef ASYNCSCAN_HAVE_LIBURING
-	if (*newval == ASYNCSCAN_IO_URING && source == PGC_S_SESSION &&
-		IsUnderPostmaster)
+	if (*newval == ASYNCSCAN_IO_URING)
 	{
 		int			err;
 
-		if (!asyncscan_uring_available(&err))
+		if (!asyncscan_uring_probe(&err))
 		{
 			GUC_check_errcode(ERRCODE_FEATURE_NOT_SUPPORTED);
 			GUC_check_errmsg("io_uring is not available in this backend: %s",
@@ -179,8 +189,7 @@ check_io_method(int *newval, void **extra, GucSource source)
 		}
 	}
 #endif
-	if (*newval == ASYNCSCAN_IO_WORKER && source == PGC_S_SESSION &&
-		IsUnderPostmaster && !asyncscan_worker_available())
+	if (*newval == ASYNCSCAN_IO_WORKER && !asyncscan_worker_available())
 	{
 		GUC_check_errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE);
 		GUC_check_errmsg("io_method \"worker\" needs the IO worker processes of pg_asyncscan");
