@@ -71,8 +71,10 @@ typedef struct AsyncSeqScanState
 	AsyncScanParallelShared *pshared;	/* NULL unless parallel-aware */
 	AsyncScanChunk chunk;		/* this participant's chunk */
 	int			nworkers_stats; /* entries of worker_stats */
-	AsyncScanStats *worker_stats;	/* the workers' counters, copied out of
-									 * the DSM at shutdown (leader) */
+	AsyncScanStats *worker_stats;	/* the workers' counters, collected from
+									 * the DSM when it is detached (leader) */
+	struct dsm_segment *dsm_seg;	/* that DSM while the collection is
+									 * pending, else NULL */
 } AsyncSeqScanState;
 
 /* GUC variables, defined in planner.c */

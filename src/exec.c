@@ -36,6 +36,7 @@
 #include "port/pg_bitutils.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "storage/dsm.h"
 #include "storage/predicate.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -63,6 +64,7 @@ static void asyncscan_initialize_worker(CustomScanState *node,
 										shm_toc *toc, void *coordinate);
 static void asyncscan_shutdown(CustomScanState *node);
 static BlockNumber parallel_source(void *arg);
+static void collect_worker_stats(dsm_segment *seg, Datum arg);
 
 static const CustomExecMethods asyncscan_exec_methods = {
 	.CustomName = ASYNCSCAN_NODE_NAME,
@@ -348,6 +350,14 @@ asyncscan_end(CustomScanState *node)
 {
 	AsyncSeqScanState *state = (AsyncSeqScanState *) node;
 
+	/* a segment still attached must not call back into freed memory */
+	if (state->dsm_seg != NULL)
+	{
+		cancel_on_dsm_detach(state->dsm_seg, collect_worker_stats,
+							 PointerGetDatum(state));
+		state->dsm_seg = NULL;
+	}
+
 	ExecClearTuple(node->ss.ss_ScanTupleSlot);
 	asyncscan_release_page(state);
 	if (state->stream != NULL)
@@ -426,6 +436,45 @@ asyncscan_initialize_dsm(CustomScanState *node, ParallelContext *pcxt,
 	shared->nworkers = pcxt->nworkers;
 	memset(shared->worker_stats, 0, sizeof(AsyncScanStats) * pcxt->nworkers);
 	state->pshared = shared;
+
+	/*
+	 * The workers' counters are complete only once they have finished,
+	 * which the Gather waits for after this node's shutdown: collect them
+	 * when the segment is detached, which happens after that wait.  The
+	 * leader's totals are allocated now, so the callback allocates nothing.
+	 */
+	if (state->worker_stats == NULL)
+	{
+		state->worker_stats =
+			MemoryContextAllocZero(node->ss.ps.state->es_query_cxt,
+								   sizeof(AsyncScanStats) * pcxt->nworkers);
+		state->nworkers_stats = pcxt->nworkers;
+	}
+	state->dsm_seg = pcxt->seg;
+	on_dsm_detach(pcxt->seg, collect_worker_stats, PointerGetDatum(state));
+}
+
+/*
+ * The query's DSM segment is going away, after every worker finished: add
+ * what the workers left in it to the leader's totals for EXPLAIN (a new
+ * segment after a rescan starts again from zero).
+ */
+static void
+collect_worker_stats(dsm_segment *seg, Datum arg)
+{
+	AsyncSeqScanState *state = (AsyncSeqScanState *) DatumGetPointer(arg);
+	AsyncScanParallelShared *shared = state->pshared;
+
+	if (shared != NULL)
+	{
+		int			n = Min(shared->nworkers, state->nworkers_stats);
+
+		for (int w = 0; w < n; w++)
+			asyncscan_stats_add(&state->worker_stats[w],
+								&shared->worker_stats[w]);
+	}
+	state->pshared = NULL;
+	state->dsm_seg = NULL;
 }
 
 static void
@@ -448,9 +497,11 @@ asyncscan_initialize_worker(CustomScanState *node, shm_toc *toc,
 }
 
 /*
- * Before the DSM goes away: a worker leaves its counters there; the leader
- * copies them out for EXPLAIN.  (Under a LIMIT the leader may get here
- * before every worker has stopped; their counters can then be partial.)
+ * Before the DSM goes away: a worker ends its stream (which adds what it
+ * read to the cumulative statistics) and leaves its counters there, for
+ * the leader to collect when the segment is detached.  A worker's plan does
+ * not run again after its shutdown, so ending the stream here loses
+ * nothing, also when a LIMIT above the Gather stopped the worker early.
  */
 static void
 asyncscan_shutdown(CustomScanState *node)
@@ -463,19 +514,23 @@ asyncscan_shutdown(CustomScanState *node)
 
 	if (IsParallelWorker())
 	{
+		ExecClearTuple(node->ss.ss_ScanTupleSlot);
+		asyncscan_release_page(state);
+		if (state->stream != NULL)
+		{
+			asyncscan_stream_end(state->stream);
+			state->stream = NULL;
+			state->finished = true;
+		}
+
 		Assert(ParallelWorkerNumber < shared->nworkers);
 		asyncscan_stats_add(&shared->worker_stats[ParallelWorkerNumber],
 							&state->stats);
-		/* counted once even if shut down again */
+		/* left in the DSM once, even if shut down again */
 		memset(&state->stats, 0, sizeof(AsyncScanStats));
 		state->stats.io_method = state->io_method;
 		return;
 	}
 
-	if (state->worker_stats == NULL)
-		state->worker_stats = MemoryContextAllocZero(node->ss.ps.state->es_query_cxt,
-													 sizeof(AsyncScanStats) * shared->nworkers);
-	state->nworkers_stats = shared->nworkers;
-	memcpy(state->worker_stats, shared->worker_stats,
-		   sizeof(AsyncScanStats) * shared->nworkers);
+	/* the leader: its workers' counters come at detach */
 }
