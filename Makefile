@@ -7,6 +7,7 @@ OBJS = \
 	src/exec.o \
 	src/explain.o \
 	src/stream.o \
+	src/visibility.o \
 	src/shmem.o \
 	src/stats.o \
 	src/compat.o \
@@ -28,7 +29,7 @@ DATA = pg_asyncscan--0.1.sql
 PGFILEDESC = "pg_asyncscan - asynchronous batched reads for sequential heap scans"
 
 # regression tests (sql/, expected/)
-REGRESS = setup guc planner explain explain_asyncio differential paths cursor_rescan errors methods parallel parallel_limit security badinput
+REGRESS = setup guc planner explain explain_asyncio differential checked paths cursor_rescan errors methods parallel parallel_limit security badinput
 # the table larger than one 1GB segment: slower, run by installcheck-large
 REGRESS_LARGE = segment
 REGRESS_OPTS = --inputdir=. --outputdir=.

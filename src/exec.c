@@ -44,6 +44,7 @@
 #include "asyncscan.h"
 #include "compat.h"
 #include "stats.h"
+#include "visibility.h"
 
 static void asyncscan_begin(CustomScanState *node, EState *estate, int eflags);
 static TupleTableSlot *asyncscan_exec(CustomScanState *node);
@@ -241,89 +242,32 @@ asyncscan_next(ScanState *ss)
 
 /*
  * Fill state->offsets with the tuples of the current page that the
- * snapshot sees.
+ * snapshot sees (visibility.c).  A private copy whose tuples cannot all be
+ * judged from their headers is read again through shared buffers.
  */
 static void
 collect_visible_tuples(AsyncSeqScanState *state)
 {
-	Relation	rel = state->css.ss.ss_currentRelation;
 	Snapshot	snapshot = state->css.ss.ps.state->es_snapshot;
-	Page		page = state->page.page;
-	Buffer		buffer = state->page.buffer;
-	OffsetNumber maxoff;
-	int			ntup = 0;
+	AsyncScanPage *page = &state->page;
 
 	state->next_tuple = 0;
-
-	if (!BufferIsValid(buffer))
+	if (!BufferIsValid(page->buffer))
 	{
-		/* direct path: an all-visible private copy */
-		Assert(PageIsAllVisible(page));
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		if (page->all_visible)
 		{
-			if (ItemIdIsNormal(PageGetItemId(page, off)))
-				state->offsets[ntup++] = off;
+			state->ntuples = asyncscan_visible_all(page->page, state->offsets);
+			return;
 		}
-		state->ntuples = ntup;
-		return;
+		state->ntuples = asyncscan_visible_checked(page->page, snapshot,
+												   state->offsets);
+		if (state->ntuples >= 0)
+			return;
+		asyncscan_stream_reread_buffered(state->stream, page);
 	}
-
-	/* buffered path: as heapgetpage() in page-at-a-time mode */
-	heap_page_prune_opt(rel, buffer);
-	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	asyncscan_test_for_old_snapshot(snapshot, rel, page);
-
-	/*
-	 * A heap page never has more line pointers than this; one that does is
-	 * corrupt, and walking it would overrun offsets[].
-	 */
-	if (PageGetMaxOffsetNumber(page) > MaxHeapTuplesPerPage)
-	{
-		OffsetNumber nlp = PageGetMaxOffsetNumber(page);
-
-		LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid page in block %u of relation \"%s\": %u line pointers, more than a heap page holds (%u)",
-						state->page.blkno, RelationGetRelationName(rel),
-						(unsigned) nlp, (unsigned) MaxHeapTuplesPerPage)));
-	}
-
-	{
-		bool		all_visible = PageIsAllVisible(page) &&
-			!snapshot->takenDuringRecovery;
-
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			ItemId		lp = PageGetItemId(page, off);
-			HeapTupleData loctup;
-			bool		valid;
-
-			if (!ItemIdIsNormal(lp))
-				continue;
-
-			loctup.t_tableOid = RelationGetRelid(rel);
-			loctup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
-			loctup.t_len = ItemIdGetLength(lp);
-			ItemPointerSet(&loctup.t_self, state->page.blkno, off);
-
-			if (all_visible)
-				valid = true;
-			else
-				valid = HeapTupleSatisfiesVisibility(&loctup, snapshot, buffer);
-
-			HeapCheckForSerializableConflictOut(valid, rel, &loctup, buffer,
-												snapshot);
-			if (valid)
-				state->offsets[ntup++] = off;
-		}
-	}
-
-	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
-	Assert(ntup <= MaxHeapTuplesPerPage);
-	state->ntuples = ntup;
+	state->ntuples = asyncscan_visible_buffered(state->css.ss.ss_currentRelation,
+												page->buffer, page->blkno,
+												snapshot, state->offsets);
 }
 
 /* Forget the current page; the stream releases it on its next call. */

@@ -183,7 +183,7 @@ show_counters(const AsyncScanStats *stats, const char *method,
 	const char *server_io_method = asyncscan_server_io_method();
 
 	rejected = stats->rejected_in_buffers + stats->rejected_not_all_visible +
-		stats->rejected_bad_page;
+		stats->rejected_bad_page + stats->rejected_undecided;
 	avg_read_kb = stats->reads > 0 ?
 		(double) stats->read_bytes / stats->reads / 1024.0 : 0.0;
 	avg_inflight = stats->submits > 0 ?
@@ -197,18 +197,25 @@ show_counters(const AsyncScanStats *stats, const char *method,
 			appendStringInfo(es->str, " direct_io=on (page cache %.0f%%)",
 							 stats->read_bytes > 0 ?
 							 100.0 * stats->cached_bytes / stats->read_bytes : 0.0);
-		appendStringInfo(es->str,
-						 " direct=" UINT64_FORMAT " hit=" UINT64_FORMAT
-						 " read=" UINT64_FORMAT,
-						 stats->pages_direct, stats->pages_hit,
-						 stats->pages_read);
+		appendStringInfo(es->str, " direct=" UINT64_FORMAT, stats->pages_direct);
+		if (stats->pages_direct_checked > 0)
+			appendStringInfo(es->str, " (tuples checked=" UINT64_FORMAT ")",
+							 stats->pages_direct_checked);
+		appendStringInfo(es->str, " hit=" UINT64_FORMAT " read=" UINT64_FORMAT,
+						 stats->pages_hit, stats->pages_read);
 		if (rejected > 0)
+		{
 			appendStringInfo(es->str,
 							 " rejected=" UINT64_FORMAT " (in buffers=" UINT64_FORMAT
-							 " not all-visible=" UINT64_FORMAT " bad page=" UINT64_FORMAT ")",
+							 " not all-visible=" UINT64_FORMAT " bad page=" UINT64_FORMAT,
 							 rejected, stats->rejected_in_buffers,
 							 stats->rejected_not_all_visible,
 							 stats->rejected_bad_page);
+			if (stats->rejected_undecided > 0)
+				appendStringInfo(es->str, " undecided=" UINT64_FORMAT,
+								 stats->rejected_undecided);
+			appendStringInfoChar(es->str, ')');
+		}
 		if (server_io_method != NULL)
 			appendStringInfo(es->str, " buffered-by=server io_method=%s",
 							 server_io_method);
@@ -234,6 +241,8 @@ show_counters(const AsyncScanStats *stats, const char *method,
 		ExplainPropertyText("Buffered IO Method", server_io_method, es);
 	ExplainPropertyBool("Direct IO", stats->direct_io, es);
 	ExplainPropertyUInteger("Pages Direct", NULL, stats->pages_direct, es);
+	ExplainPropertyUInteger("Pages Direct Tuples Checked", NULL,
+							stats->pages_direct_checked, es);
 	ExplainPropertyUInteger("Pages Hit", NULL, stats->pages_hit, es);
 	ExplainPropertyUInteger("Pages Read", NULL, stats->pages_read, es);
 	ExplainPropertyUInteger("Direct Rejected In Buffers", NULL,
@@ -242,6 +251,8 @@ show_counters(const AsyncScanStats *stats, const char *method,
 							stats->rejected_not_all_visible, es);
 	ExplainPropertyUInteger("Direct Rejected Bad Page", NULL,
 							stats->rejected_bad_page, es);
+	ExplainPropertyUInteger("Direct Rejected Undecided", NULL,
+							stats->rejected_undecided, es);
 	ExplainPropertyUInteger("Reads", NULL, stats->reads, es);
 	ExplainPropertyUInteger("Read Bytes", NULL, stats->read_bytes, es);
 	ExplainPropertyUInteger("Read Bytes From Page Cache", NULL,

@@ -8,11 +8,11 @@
  * stream keeps a window of blocks ahead of it.  Each block entering the
  * window is classified once:
  *
- *	- direct: an all-visible block that is not in shared buffers is read
- *	  straight into scan-private memory.  Adjacent direct blocks of one
- *	  segment file are combined into one read of up to
- *	  pg_asyncscan.io_combine_limit blocks, and reads are handed to the IO
- *	  method in batches.
+ *	- direct: a block that is not in shared buffers is read straight into
+ *	  scan-private memory, all-visible or not (visibility.c judges the tuples
+ *	  of a page that is not).  Adjacent direct blocks of one segment file
+ *	  are combined into one read of up to pg_asyncscan.io_combine_limit
+ *	  blocks, and reads are handed to the IO method in batches.
  *	- buffered: every other block is read through shared buffers when the
  *	  consumer reaches it, exactly as a Seq Scan does; if it is not in
  *	  shared buffers when it enters the window, the OS is asked to start
@@ -21,14 +21,18 @@
  *
  * The window grows (doubles) while reads are being issued and shrinks on
  * shared-buffer hits, as PostgreSQL 17's read_stream.c does, so a scan that
- * stops early (LIMIT) has read little beyond what it used.
+ * stops early (LIMIT) has read little beyond what it used.  When every
+ * block it meets is in shared buffers, the stream stops looking ahead
+ * ("cached mode") until a block must come from storage again.
  *
- * Correctness of the direct path rests on the rules of design.md section 4,
- * implemented here: asyncscan_stream_direct_allowed() (rules 1 and 2, per
- * scan), classify_block() (rules 3 and 4, per block, after the snapshot was
- * taken) and check_direct_page() (rules 5 and 6, after the read).  A direct
- * copy that fails a post-read check is dropped and the block is read through
- * shared buffers; only that read may raise a checksum error.
+ * Correctness of the direct path rests on the rules of README.md,
+ * "Correctness: what the direct path trusts", implemented here:
+ * asyncscan_stream_direct_allowed() (rules 1 and 2, per scan),
+ * classify_block() (rule 3, per block, after the snapshot was taken) and
+ * check_direct_page() (rules 4 and 5, after the read); rule 6 is
+ * visibility.c's.  A direct copy that fails a post-read check is dropped
+ * and the block is read through shared buffers; only that read may raise a
+ * checksum error.
  *
  * Memory a read targets is never freed while the IO method may still write
  * into it: asyncscan_stream_end() drains first, and a callback on the
@@ -80,19 +84,37 @@ typedef struct StreamEntry
 {
 	BlockNumber blkno;
 	uint8		kind;			/* StreamEntryKind */
+	bool		all_visible;	/* ENTRY_DIRECT: the visibility map said so */
 	int16		read_index;		/* reads[] slot, for ENTRY_DIRECT */
 	Buffer		recent;			/* buffer that held it when classified, for
 								 * ReadRecentBuffer; or InvalidBuffer */
 } StreamEntry;
 
-/* Why a direct copy was dropped after its read */
+/* What the checks after a direct read found */
 typedef enum DirectCheck
 {
-	DIRECT_OK = 0,
+	DIRECT_ALL_VISIBLE = 0,		/* usable, every tuple visible */
+	DIRECT_CHECK_TUPLES,		/* usable, each tuple's visibility decides */
 	DIRECT_BAD_PAGE,			/* header, line pointers or checksum */
-	DIRECT_NOT_ALL_VISIBLE,		/* page lacks PD_ALL_VISIBLE */
+	DIRECT_NOT_ALL_VISIBLE,		/* page lacks PD_ALL_VISIBLE, and its tuples
+								 * may not be checked privately */
 	DIRECT_IN_BUFFERS			/* block entered shared buffers meanwhile */
 } DirectCheck;
+
+/*
+ * After this many blocks in a row found in shared buffers, the stream stops
+ * looking ahead and reads block after block through shared buffers, as a
+ * Seq Scan does: one buffer lookup per page and nothing else.  The first
+ * block it has to read from storage starts the look-ahead again.
+ */
+#define CACHED_RUN_BLOCKS			32
+
+/*
+ * After this many pages in a row whose tuples could not be judged from a
+ * private copy (e.g. rows this transaction changed), pages that are not
+ * all-visible go through shared buffers for the rest of the scan.
+ */
+#define UNDECIDED_RUN_PAGES			16
 
 struct AsyncScanStream
 {
@@ -121,6 +143,15 @@ struct AsyncScanStream
 	BlockNumber last_yielded;	/* block handed out last */
 
 	bool		direct_allowed; /* rules 1 and 2 hold for this scan */
+	bool		checked_allowed;	/* pages that are not all-visible may be
+									 * read directly too, their tuples judged
+									 * one by one */
+	int			undecided_run;	/* private pages in a row that could not be
+								 * judged */
+	bool		cached_mode;	/* reading page by page through shared
+								 * buffers, no look-ahead */
+	int			hit_run;		/* blocks in a row classified as in shared
+								 * buffers */
 	int			distance;		/* current look-ahead, in blocks */
 	int			max_distance;	/* io_depth * io_combine_limit */
 	StreamEntry *entries;		/* window: a ring of planned blocks */
@@ -164,16 +195,20 @@ bool		asyncscan_direct_io = false;
 
 static void stream_drain_callback(void *arg);
 static void look_ahead(AsyncScanStream *stream);
+static bool next_cached(AsyncScanStream *stream, AsyncScanPage *page);
+static void hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
+							AsyncScanPage *page);
+static void wait_for_read(AsyncScanStream *stream, AsyncScanRead *read);
 static bool classify_block(AsyncScanStream *stream, BlockNumber blkno,
-						   Buffer *recent);
+						   Buffer *recent, bool *all_visible);
 static Buffer block_in_shared_buffers(Relation rel, BlockNumber blkno);
 static DirectCheck check_direct_page(AsyncScanStream *stream, Page page,
-									 BlockNumber blkno);
+									 BlockNumber blkno, bool all_visible);
 static bool tuples_are_sane(Page page);
 static void stage_forming_read(AsyncScanStream *stream);
 static void submit_staged(AsyncScanStream *stream);
 static void release_consumed_reads(AsyncScanStream *stream);
-static void read_buffered(AsyncScanStream *stream, BlockNumber blkno,
+static bool read_buffered(AsyncScanStream *stream, BlockNumber blkno,
 						  Buffer recent, AsyncScanPage *page);
 static void advise_block(AsyncScanStream *stream, BlockNumber blkno);
 static void flush_advice(AsyncScanStream *stream);
@@ -313,6 +348,7 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 		stream->strategy = GetAccessStrategy(BAS_BULKREAD);
 
 	stream->direct_allowed = asyncscan_stream_direct_allowed(rel, snapshot);
+	stream->checked_allowed = stream->direct_allowed;
 	stream->io.ops = asyncscan_io_method_ops(io_method);
 	stream->io_depth = asyncscan_io_depth;
 	stream->combine_limit = asyncscan_io_combine_limit;
@@ -369,7 +405,6 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 bool
 asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
 {
-	BlockNumber blkno;
 	StreamEntry *entry;
 
 	Assert(!stream->ended);
@@ -383,8 +418,10 @@ asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
 
 	CHECK_FOR_INTERRUPTS();
 
-	look_ahead(stream);
+	if (stream->cached_mode && stream->window_count == 0)
+		return next_cached(stream, page);
 
+	look_ahead(stream);
 	if (stream->window_count == 0)
 	{
 		Assert(stream->source_done && stream->nreads == 0);
@@ -392,82 +429,149 @@ asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
 	}
 
 	entry = &stream->entries[stream->window_head];
-	blkno = entry->blkno;
-	Assert(!stream->have_yielded || blkno > stream->last_yielded);
-
-	page->blkno = blkno;
+	Assert(!stream->have_yielded || entry->blkno > stream->last_yielded);
+	page->blkno = entry->blkno;
 	if (entry->kind == ENTRY_DIRECT)
-	{
-		AsyncScanRead *read = &stream->reads[entry->read_index];
-		Page		copy;
-		DirectCheck check;
-
-		Assert(blkno >= read->first_block &&
-			   blkno < read->first_block + read->nblocks);
-
-		/* the consumer needs it now: stage and submit what is pending */
-		if (entry->read_index == stream->forming)
-			stage_forming_read(stream);
-		if (stream->io.nstaged > 0)
-			submit_staged(stream);
-
-		if (read->state != ASYNCSCAN_READ_DONE &&
-			read->state != ASYNCSCAN_READ_FAILED)
-		{
-			stream->stats->waits++;
-			if (stream->stats->time_waits)
-			{
-				instr_time	start,
-							end;
-
-				INSTR_TIME_SET_CURRENT(start);
-				stream->io.ops->wait_read(&stream->io, read);
-				INSTR_TIME_SET_CURRENT(end);
-				INSTR_TIME_ACCUM_DIFF(stream->stats->wait_time, end, start);
-			}
-			else
-				stream->io.ops->wait_read(&stream->io, read);
-		}
-		if (read->state == ASYNCSCAN_READ_FAILED)
-			report_failed_read(stream, read);
-		Assert(read->state == ASYNCSCAN_READ_DONE);
-
-		copy = (Page) (read->target +
-					   (Size) (blkno - read->first_block) * BLCKSZ);
-		check = check_direct_page(stream, copy, blkno);
-		if (check == DIRECT_OK)
-		{
-			stream->stats->pages_direct++;
-			page->page = copy;
-			page->buffer = InvalidBuffer;
-		}
-		else
-		{
-			switch (check)
-			{
-				case DIRECT_BAD_PAGE:
-					stream->stats->rejected_bad_page++;
-					break;
-				case DIRECT_NOT_ALL_VISIBLE:
-					stream->stats->rejected_not_all_visible++;
-					break;
-				case DIRECT_IN_BUFFERS:
-					stream->stats->rejected_in_buffers++;
-					break;
-				case DIRECT_OK:
-					break;
-			}
-			read_buffered(stream, blkno, InvalidBuffer, page);
-		}
-	}
+		hand_out_direct(stream, entry, page);
 	else
-		read_buffered(stream, blkno, entry->recent, page);
+		(void) read_buffered(stream, entry->blkno, entry->recent, page);
 
 	stream->window_head = (stream->window_head + 1) % stream->max_distance;
 	stream->window_count--;
 	stream->have_yielded = true;
+	stream->last_yielded = page->blkno;
+	return true;
+}
+
+/*
+ * Cached mode: the next block straight through shared buffers, as a Seq
+ * Scan reads it.  A block that had to be read from storage ends the mode.
+ */
+static bool
+next_cached(AsyncScanStream *stream, AsyncScanPage *page)
+{
+	BlockNumber blkno;
+
+	Assert(stream->nreads == 0);
+	if (BlockNumberIsValid(stream->pending_block))
+	{
+		blkno = stream->pending_block;
+		stream->pending_block = InvalidBlockNumber;
+	}
+	else if (stream->source_done ||
+			 !BlockNumberIsValid(blkno = stream->source(stream->source_arg)))
+	{
+		stream->source_done = true;
+		return false;
+	}
+
+	page->blkno = blkno;
+	if (!read_buffered(stream, blkno, InvalidBuffer, page))
+	{
+		/* a miss: look ahead again, from a short window */
+		stream->cached_mode = false;
+		stream->hit_run = 0;
+		stream->distance = 1;
+	}
+	stream->have_yielded = true;
 	stream->last_yielded = blkno;
 	return true;
+}
+
+/*
+ * Hand out a block of a direct read: wait for the read if needed, check
+ * the page (rules 4 and 5), and fall back to shared buffers if it fails.
+ */
+static void
+hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
+				AsyncScanPage *page)
+{
+	BlockNumber blkno = entry->blkno;
+	AsyncScanRead *read = &stream->reads[entry->read_index];
+	Page		copy;
+
+	Assert(blkno >= read->first_block &&
+		   blkno < read->first_block + read->nblocks);
+
+	/* the consumer needs it now: stage and submit what is pending */
+	if (entry->read_index == stream->forming)
+		stage_forming_read(stream);
+	if (stream->io.nstaged > 0)
+		submit_staged(stream);
+	wait_for_read(stream, read);
+	if (read->state == ASYNCSCAN_READ_FAILED)
+		report_failed_read(stream, read);
+	Assert(read->state == ASYNCSCAN_READ_DONE);
+
+	copy = (Page) (read->target + (Size) (blkno - read->first_block) * BLCKSZ);
+	switch (check_direct_page(stream, copy, blkno, entry->all_visible))
+	{
+		case DIRECT_ALL_VISIBLE:
+			stream->stats->pages_direct++;
+			page->page = copy;
+			page->buffer = InvalidBuffer;
+			page->all_visible = true;
+			return;
+		case DIRECT_CHECK_TUPLES:
+			stream->stats->pages_direct++;
+			stream->stats->pages_direct_checked++;
+			page->page = copy;
+			page->buffer = InvalidBuffer;
+			page->all_visible = false;
+			return;
+		case DIRECT_BAD_PAGE:
+			stream->stats->rejected_bad_page++;
+			break;
+		case DIRECT_NOT_ALL_VISIBLE:
+			stream->stats->rejected_not_all_visible++;
+			break;
+		case DIRECT_IN_BUFFERS:
+			stream->stats->rejected_in_buffers++;
+			break;
+	}
+	(void) read_buffered(stream, blkno, InvalidBuffer, page);
+}
+
+/* Wait until read is done or failed, counting (and maybe timing) it. */
+static void
+wait_for_read(AsyncScanStream *stream, AsyncScanRead *read)
+{
+	instr_time	start,
+				end;
+
+	if (read->state == ASYNCSCAN_READ_DONE ||
+		read->state == ASYNCSCAN_READ_FAILED)
+		return;
+	stream->stats->waits++;
+	if (!stream->stats->time_waits)
+	{
+		stream->io.ops->wait_read(&stream->io, read);
+		return;
+	}
+	INSTR_TIME_SET_CURRENT(start);
+	stream->io.ops->wait_read(&stream->io, read);
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_ACCUM_DIFF(stream->stats->wait_time, end, start);
+}
+
+/*
+ * The consumer could not judge the tuples of a private copy that is not
+ * all-visible (asyncscan_visible_checked() said "undecided"): hand out the
+ * same block again, through shared buffers.  After several such pages in a
+ * row, pages that are not all-visible are no longer read privately.
+ */
+void
+asyncscan_stream_reread_buffered(AsyncScanStream *stream, AsyncScanPage *page)
+{
+	Assert(!BufferIsValid(page->buffer) && !page->all_visible);
+	Assert(stream->have_yielded && stream->last_yielded == page->blkno);
+
+	stream->stats->pages_direct--;
+	stream->stats->pages_direct_checked--;
+	stream->stats->rejected_undecided++;
+	if (++stream->undecided_run >= UNDECIDED_RUN_PAGES)
+		stream->checked_allowed = false;
+	(void) read_buffered(stream, page->blkno, InvalidBuffer, page);
 }
 
 /*
@@ -552,10 +656,11 @@ look_ahead(AsyncScanStream *stream)
 		entry = &stream->entries[(stream->window_head + stream->window_count) %
 								 stream->max_distance];
 		entry->recent = InvalidBuffer;
-		if (classify_block(stream, blkno, &recent))
+		if (classify_block(stream, blkno, &recent, &entry->all_visible))
 		{
 			AsyncScanRead *read;
 
+			stream->hit_run = 0;
 			flush_advice(stream);
 
 			read = stream->forming >= 0 ? &stream->reads[stream->forming] : NULL;
@@ -620,12 +725,26 @@ look_ahead(AsyncScanStream *stream)
 			entry->read_index = -1;
 			entry->recent = recent;
 			if (BufferIsValid(recent))
+			{
 				stream->distance = Max(stream->distance - 1, 1);
+				stream->hit_run++;
+			}
 			else
+			{
+				stream->hit_run = 0;
 				advise_block(stream, blkno);
+			}
 		}
 		entry->blkno = blkno;
 		stream->window_count++;
+
+		/* everything is in shared buffers: stop looking ahead */
+		if (stream->hit_run >= CACHED_RUN_BLOCKS && stream->forming < 0 &&
+			stream->advise_nblocks == 0)
+		{
+			stream->cached_mode = true;
+			break;
+		}
 	}
 
 	/*
@@ -651,19 +770,25 @@ look_ahead(AsyncScanStream *stream)
 /*
  * Decide the path of one block entering the window.  Returns true for the
  * direct path.  *in_buffers tells whether the block is in shared buffers
- * now (rule 4), which the buffered path uses to skip advice.
+ * now (rule 3), which the buffered path uses to skip advice.
  */
 static bool
-classify_block(AsyncScanStream *stream, BlockNumber blkno, Buffer *recent)
+classify_block(AsyncScanStream *stream, BlockNumber blkno, Buffer *recent,
+			   bool *all_visible)
 {
 	*recent = block_in_shared_buffers(stream->rel, blkno);
 	if (BufferIsValid(*recent) || !stream->direct_allowed ||
 		stream->fds_exhausted)
 		return false;
 
-	/* rule 3: the visibility map says all-visible */
-	if ((visibilitymap_get_status(stream->rel, blkno, &stream->vmbuffer) &
-		 VISIBILITYMAP_ALL_VISIBLE) == 0)
+	/*
+	 * Rule 6, decided now: the visibility map says all-visible, or the
+	 * tuples of the copy will be judged one by one.
+	 */
+	*all_visible = (visibilitymap_get_status(stream->rel, blkno,
+											 &stream->vmbuffer) &
+					VISIBILITYMAP_ALL_VISIBLE) != 0;
+	if (!*all_visible && !stream->checked_allowed)
 		return false;
 
 	/* a descriptor for the segment; without one the block goes buffered */
@@ -671,7 +796,7 @@ classify_block(AsyncScanStream *stream, BlockNumber blkno, Buffer *recent)
 }
 
 /*
- * Rule 4: is the block in shared buffers?  A lookup in the buffer mapping
+ * Rule 3: is the block in shared buffers?  A lookup in the buffer mapping
  * table under its partition lock, as BufferAlloc does; a buffer that is
  * still being read in counts as present.  Returns the buffer that holds it
  * (a hint for ReadRecentBuffer: it may hold another block by the time it
@@ -752,19 +877,22 @@ tuples_are_sane(Page page)
 }
 
 /*
- * Rules 5 and 6, after a direct read and before any tuple is used: a sane
+ * Rules 4 and 5, after a direct read and before any tuple is used: a sane
  * heap page whose line pointers and tuples stay inside it without
  * overlapping, no more line pointers than a heap page holds (the consumer
- * collects their offsets into an array of that size), a verified checksum when
- * the cluster has them, PD_ALL_VISIBLE on the page, and the block still not
- * in shared buffers.
+ * collects their offsets into an array of that size), a verified checksum
+ * when the cluster has them, and the block still not in shared buffers.
+ * Then whether all its tuples are visible (the visibility map said so and
+ * the page carries PD_ALL_VISIBLE) or each must be judged.
  */
 static DirectCheck
-check_direct_page(AsyncScanStream *stream, Page page, BlockNumber blkno)
+check_direct_page(AsyncScanStream *stream, Page page, BlockNumber blkno,
+				  bool all_visible)
 {
 	PageHeader	header = (PageHeader) page;
 	OffsetNumber maxoff;
 
+	/* an empty page (extended, never written): shared buffers decide */
 	if (PageIsNew(page))
 		return DIRECT_NOT_ALL_VISIBLE;
 
@@ -788,13 +916,14 @@ check_direct_page(AsyncScanStream *stream, Page page, BlockNumber blkno)
 	if (!tuples_are_sane(page))
 		return DIRECT_BAD_PAGE;
 
-	if (!PageIsAllVisible(page))
-		return DIRECT_NOT_ALL_VISIBLE;
-
 	if (BufferIsValid(block_in_shared_buffers(stream->rel, blkno)))
 		return DIRECT_IN_BUFFERS;
 
-	return DIRECT_OK;
+	if (all_visible && PageIsAllVisible(page))
+		return DIRECT_ALL_VISIBLE;
+	if (!stream->checked_allowed)
+		return DIRECT_NOT_ALL_VISIBLE;
+	return DIRECT_CHECK_TUPLES;
 }
 
 /* Hand the forming read to the IO method; the window may grow. */
@@ -880,12 +1009,14 @@ release_consumed_reads(AsyncScanStream *stream)
 
 /*
  * The buffered path: what heapgetpage() does to get the page.  Counts a
- * shared-buffer hit or a read by watching the buffer usage counters.
+ * shared-buffer hit or a read by watching the buffer usage counters, and
+ * returns true for a hit.
  */
-static void
+static bool
 read_buffered(AsyncScanStream *stream, BlockNumber blkno, Buffer recent,
 			  AsyncScanPage *page)
 {
+	bool		hit;
 	int64		hits_before = pgBufferUsage.shared_blks_hit +
 		pgBufferUsage.local_blks_hit;
 	Buffer		buffer;
@@ -903,7 +1034,8 @@ read_buffered(AsyncScanStream *stream, BlockNumber blkno, Buffer recent,
 	else
 		buffer = ReadBufferExtended(stream->rel, MAIN_FORKNUM, blkno,
 									RBM_NORMAL, stream->strategy);
-	if (pgBufferUsage.shared_blks_hit + pgBufferUsage.local_blks_hit > hits_before)
+	hit = pgBufferUsage.shared_blks_hit + pgBufferUsage.local_blks_hit > hits_before;
+	if (hit)
 		stream->stats->pages_hit++;
 	else
 		stream->stats->pages_read++;
@@ -911,6 +1043,8 @@ read_buffered(AsyncScanStream *stream, BlockNumber blkno, Buffer recent,
 	stream->held_buffer = buffer;
 	page->buffer = buffer;
 	page->page = BufferGetPage(buffer);
+	page->all_visible = false;	/* the buffer's own flag decides */
+	return hit;
 }
 
 /*
@@ -1127,11 +1261,13 @@ asyncscan_stats_add(AsyncScanStats *total, const AsyncScanStats *stats)
 {
 	total->direct_io |= stats->direct_io;
 	total->pages_direct += stats->pages_direct;
+	total->pages_direct_checked += stats->pages_direct_checked;
 	total->pages_hit += stats->pages_hit;
 	total->pages_read += stats->pages_read;
 	total->rejected_in_buffers += stats->rejected_in_buffers;
 	total->rejected_not_all_visible += stats->rejected_not_all_visible;
 	total->rejected_bad_page += stats->rejected_bad_page;
+	total->rejected_undecided += stats->rejected_undecided;
 	total->reads += stats->reads;
 	total->read_bytes += stats->read_bytes;
 	total->cached_bytes += stats->cached_bytes;

@@ -34,6 +34,8 @@ typedef struct AsyncScanStats
 	int			io_method;		/* method that did the reading */
 	bool		direct_io;		/* direct reads used O_DIRECT */
 	uint64		pages_direct;	/* used from a private direct read */
+	uint64		pages_direct_checked;	/* of which not all-visible, tuples
+										 * judged one by one */
 	uint64		pages_hit;		/* buffered path, found in shared buffers */
 	uint64		pages_read;		/* buffered path, read into shared buffers */
 	uint64		rejected_in_buffers;	/* direct copy dropped: page is now in
@@ -42,6 +44,8 @@ typedef struct AsyncScanStats
 											 * PD_ALL_VISIBLE */
 	uint64		rejected_bad_page;	/* direct copy dropped: header or
 									 * checksum did not verify */
+	uint64		rejected_undecided; /* direct copy dropped: a tuple's
+									 * visibility needs the shared buffer */
 	uint64		reads;			/* direct reads issued */
 	uint64		read_bytes;		/* bytes they asked for */
 	uint64		cached_bytes;	/* of which direct_io found in the page
@@ -67,6 +71,9 @@ typedef struct AsyncScanPage
 	Page		page;			/* private copy, or BufferGetPage(buffer) */
 	Buffer		buffer;			/* pinned buffer on the buffered path, else
 								 * InvalidBuffer */
+	bool		all_visible;	/* a private copy whose tuples are all
+								 * visible; a private copy without it needs
+								 * each tuple judged (visibility.c) */
 } AsyncScanPage;
 
 typedef struct AsyncScanStream AsyncScanStream;
@@ -84,6 +91,8 @@ extern AsyncScanStream *asyncscan_stream_begin(Relation rel, Snapshot snapshot,
 											   AsyncScanBlockSource source,
 											   void *source_arg);
 extern bool asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page);
+extern void asyncscan_stream_reread_buffered(AsyncScanStream *stream,
+											 AsyncScanPage *page);
 extern void asyncscan_stream_end(AsyncScanStream *stream);
 extern bool asyncscan_stream_direct_allowed(Relation rel, Snapshot snapshot);
 extern void asyncscan_stats_add(AsyncScanStats *total,
