@@ -32,7 +32,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('page_checks');
-$node->init;    # no data checksums
+# no data checksums (PostgreSQL 18 enables them by default)
+$node->init(extra => $node->pg_version >= 18 ? ['--no-data-checksums'] : []);
 $node->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'pg_asyncscan'
