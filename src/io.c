@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -54,6 +55,24 @@ asyncscan_pread_rest(int fd, char *target, size_t length, off_t offset,
 		*transferred += nread;
 	}
 	return 0;
+}
+
+/*
+ * Tell the kernel a read through the page cache is coming, so that it
+ * starts reading from the device now.  Methods that read synchronously
+ * (sync, in the backend; worker, in a few processes) advise every read of
+ * a batch before performing the first: the device then works on all of
+ * them at once instead of one after the other.  Nothing to do for O_DIRECT
+ * reads, which bypass the page cache.
+ */
+void
+asyncscan_read_advise(AsyncScanRead *read)
+{
+#if defined(USE_POSIX_FADVISE) && defined(POSIX_FADV_WILLNEED)
+	if (read->direct_fd < 0)
+		(void) posix_fadvise(read->fd, read->offset, read->length,
+							 POSIX_FADV_WILLNEED);
+#endif
 }
 
 /*

@@ -146,6 +146,7 @@ typedef enum AsyncScanIoMethod
 
 extern int	asyncscan_io_method;
 
+extern void asyncscan_read_advise(AsyncScanRead *read);
 extern bool asyncscan_read_from_page_cache(AsyncScanRead *read);
 extern bool asyncscan_read_is_cached(AsyncScanRead *read);
 extern void asyncscan_read_sync(AsyncScanRead *read);

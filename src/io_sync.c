@@ -6,10 +6,15 @@
  *
  * This is the baseline every other method is measured against.  It keeps
  * the stream's look-ahead and combining (one large read instead of many 8kB
- * ones) but nothing is in flight while the executor works: by the time
- * submit returns, every staged read is done or failed, as in PostgreSQL
- * 18's method_sync.c.  Consequently wait_read and drain have nothing to
- * wait for.
+ * ones), but nothing it does runs beside the executor: each read is
+ * performed in the backend, with preadv(), when the scan needs its first
+ * page.  What it can do is tell the kernel early: a read through the page
+ * cache is announced (posix_fadvise WILLNEED) when the stream submits it,
+ * so the device works on the whole look-ahead window at once and the
+ * preadv() later mostly copies from the page cache.  O_DIRECT reads, which
+ * cannot be announced, are performed when submitted, as in PostgreSQL 18's
+ * method_sync.c.  Drain has nothing to wait for: no memory of the scan is
+ * written into except by the backend itself.
  *
  * IDENTIFICATION
  *	  src/io_sync.c
@@ -54,6 +59,13 @@ sync_start_read(AsyncScanIo *io, AsyncScanRead *read)
 	io->nstaged++;
 }
 
+/*
+ * A read through the page cache is only announced to the kernel here
+ * (posix_fadvise): the device starts on it, and on every other read of the
+ * window, while the executor works; the copy into the scan's memory waits
+ * until the scan needs the page (wait_read).  An O_DIRECT read cannot be
+ * announced, and is performed now.
+ */
 static void
 sync_submit(AsyncScanIo *io)
 {
@@ -65,30 +77,43 @@ sync_submit(AsyncScanIo *io)
 
 		Assert(read->state == ASYNCSCAN_READ_STAGED);
 		read->state = ASYNCSCAN_READ_SUBMITTED;
-		asyncscan_read_sync(read);
+		if (read->direct_fd >= 0)
+			asyncscan_read_sync(read);
+		else
+		{
+			asyncscan_read_advise(read);
+			io->ninflight++;
+		}
 	}
 	owner->nstaged = 0;
 	io->nstaged = 0;
-	/* nothing stays in flight */
-	io->ninflight = 0;
 }
 
 static void
 sync_wait_read(AsyncScanIo *io, AsyncScanRead *read)
 {
-	/* staged reads are performed by submit; nothing else can be pending */
 	if (read->state == ASYNCSCAN_READ_STAGED)
 		sync_submit(io);
+	if (read->state == ASYNCSCAN_READ_SUBMITTED)
+	{
+		/* announced at submit: read it now, from the page cache mostly */
+		asyncscan_read_sync(read);
+		Assert(io->ninflight > 0);
+		io->ninflight--;
+	}
 	Assert(read->state == ASYNCSCAN_READ_DONE ||
 		   read->state == ASYNCSCAN_READ_FAILED);
 }
 
+/*
+ * Nothing is ever written into a read's target except by wait_read itself:
+ * staged and announced reads are simply forgotten.
+ */
 static void
 sync_drain(AsyncScanIo *io)
 {
 	SyncOwner  *owner = (SyncOwner *) io->method_private;
 
-	/* staged reads were never started: forget them */
 	if (owner != NULL)
 		owner->nstaged = 0;
 	io->nstaged = 0;

@@ -543,6 +543,12 @@ worker_start_read(AsyncScanIo *io, AsyncScanRead *read)
 		return;
 	}
 
+	/*
+	 * Through the page cache, the kernel starts reading now, so that a few
+	 * workers keep a whole window of reads going on the device.
+	 */
+	asyncscan_read_advise(read);
+
 	/* the slot is ours and not queued yet: nobody else looks at it */
 	req = &worker_shared->requests[slot];
 	req->spc_oid = io->spc_oid;

@@ -101,6 +101,9 @@ typedef enum DirectCheck
 	DIRECT_IN_BUFFERS			/* block entered shared buffers meanwhile */
 } DirectCheck;
 
+/* reads in flight a stream starts with, and never goes below */
+#define MIN_READ_CAP				4
+
 /*
  * After this many blocks in a row found in shared buffers, the stream stops
  * looking ahead and reads block after block through shared buffers, as a
@@ -158,15 +161,27 @@ struct AsyncScanStream
 	int			window_head;	/* next entry to hand out */
 	int			window_count;	/* entries planned, not yet handed out */
 
-	/* direct reads: a FIFO ring of io_depth slots, one target area each */
+	/*
+	 * Direct reads: a FIFO ring of io_depth slots.  At most read_cap of them
+	 * are used at a time: it doubles when the scan had to wait for a read
+	 * while the cap was reached, and halves after many reads were complete
+	 * before the scan needed them, so the window is as deep as the storage
+	 * needs and no deeper.  Each read in use has a target area of
+	 * combine_limit blocks, taken from a free list, so that memory follows
+	 * the reads actually in use.
+	 */
 	int			io_depth;
+	int			read_cap;
+	int			reads_early;	/* reads in a row complete when first used */
+	char	  **read_buffers;	/* per read slot: its target area, or NULL */
+	char	  **free_buffers;	/* target areas not in use */
+	int			nfree_buffers;
 	int			combine_limit;
 	AsyncScanRead *reads;
 	int			read_head;		/* oldest slot still held */
 	int			nreads;			/* slots held (forming, staged, in flight,
 								 * or done and not yet consumed) */
 	int			forming;		/* slot being extended, not yet staged; -1 */
-	char	   *arena;			/* io_depth * combine_limit aligned blocks */
 	AsyncScanIo io;
 
 	/* buffered blocks being advised to the OS, as one range */
@@ -188,7 +203,7 @@ struct AsyncScanStream
 };
 
 /* GUC variables */
-int			asyncscan_io_depth = 16;
+int			asyncscan_io_depth = 64;
 int			asyncscan_io_combine_limit = 16;
 bool		asyncscan_direct_reads = true;
 bool		asyncscan_direct_io = false;
@@ -198,7 +213,10 @@ static void look_ahead(AsyncScanStream *stream);
 static bool next_cached(AsyncScanStream *stream, AsyncScanPage *page);
 static void hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 							AsyncScanPage *page);
-static void wait_for_read(AsyncScanStream *stream, AsyncScanRead *read);
+static bool wait_for_read(AsyncScanStream *stream, AsyncScanRead *read);
+static bool plan_direct_block(AsyncScanStream *stream, BlockNumber blkno);
+static char *take_read_buffer(AsyncScanStream *stream);
+static void adapt_read_cap(AsyncScanStream *stream, bool waited);
 static bool classify_block(AsyncScanStream *stream, BlockNumber blkno,
 						   Buffer *recent, bool *all_visible);
 static Buffer block_in_shared_buffers(Relation rel, BlockNumber blkno);
@@ -228,11 +246,13 @@ asyncscan_stream_init(void)
 {
 	DefineCustomIntVariable("pg_asyncscan.io_depth",
 							"Maximum number of direct reads in flight per scan.",
-							"Together with pg_asyncscan.io_combine_limit this bounds "
-							"the look-ahead window and the scan's private read "
-							"memory (io_depth * io_combine_limit blocks).",
+							"A scan starts with a few and doubles them whenever it "
+							"had to wait for a read, up to this; with "
+							"pg_asyncscan.io_combine_limit it bounds the look-ahead "
+							"window and the scan's private read memory "
+							"(io_depth * io_combine_limit blocks).",
 							&asyncscan_io_depth,
-							16, 1, ASYNCSCAN_MAX_IO_DEPTH,
+							64, 1, ASYNCSCAN_MAX_IO_DEPTH,
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
@@ -363,8 +383,11 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 							   stream->combine_limit), 1);
 	stream->max_distance = stream->io_depth * stream->combine_limit;
 	stream->distance = 1;
+	stream->read_cap = Min(MIN_READ_CAP, stream->io_depth);
 	stream->entries = palloc0(sizeof(StreamEntry) * stream->max_distance);
 	stream->reads = palloc0(sizeof(AsyncScanRead) * stream->io_depth);
+	stream->read_buffers = palloc0(sizeof(char *) * stream->io_depth);
+	stream->free_buffers = palloc0(sizeof(char *) * stream->io_depth);
 
 	stream->path = asyncscan_smgr_path(RelationGetSmgr(rel));
 	stream->nsegments = (stream->nblocks + RELSEG_SIZE - 1) / RELSEG_SIZE;
@@ -498,7 +521,10 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 		stage_forming_read(stream);
 	if (stream->io.nstaged > 0)
 		submit_staged(stream);
-	wait_for_read(stream, read);
+	if (blkno == read->first_block)
+		adapt_read_cap(stream, wait_for_read(stream, read));
+	else
+		(void) wait_for_read(stream, read);
 	if (read->state == ASYNCSCAN_READ_FAILED)
 		report_failed_read(stream, read);
 	Assert(read->state == ASYNCSCAN_READ_DONE);
@@ -532,8 +558,11 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 	(void) read_buffered(stream, blkno, InvalidBuffer, page);
 }
 
-/* Wait until read is done or failed, counting (and maybe timing) it. */
-static void
+/*
+ * Wait until read is done or failed, counting (and maybe timing) it; false
+ * if it already was.
+ */
+static bool
 wait_for_read(AsyncScanStream *stream, AsyncScanRead *read)
 {
 	instr_time	start,
@@ -541,17 +570,18 @@ wait_for_read(AsyncScanStream *stream, AsyncScanRead *read)
 
 	if (read->state == ASYNCSCAN_READ_DONE ||
 		read->state == ASYNCSCAN_READ_FAILED)
-		return;
+		return false;
 	stream->stats->waits++;
 	if (!stream->stats->time_waits)
 	{
 		stream->io.ops->wait_read(&stream->io, read);
-		return;
+		return true;
 	}
 	INSTR_TIME_SET_CURRENT(start);
 	stream->io.ops->wait_read(&stream->io, read);
 	INSTR_TIME_SET_CURRENT(end);
 	INSTR_TIME_ACCUM_DIFF(stream->stats->wait_time, end, start);
+	return true;
 }
 
 /*
@@ -658,61 +688,13 @@ look_ahead(AsyncScanStream *stream)
 		entry->recent = InvalidBuffer;
 		if (classify_block(stream, blkno, &recent, &entry->all_visible))
 		{
-			AsyncScanRead *read;
-
 			stream->hit_run = 0;
 			flush_advice(stream);
-
-			read = stream->forming >= 0 ? &stream->reads[stream->forming] : NULL;
-			if (read != NULL &&
-				read->first_block + read->nblocks == blkno &&
-				read->nblocks < stream->combine_limit &&
-				blkno % RELSEG_SIZE != 0)
+			if (!plan_direct_block(stream, blkno))
 			{
-				/* extend the forming read by one block */
-				read->nblocks++;
-				read->length += BLCKSZ;
-			}
-			else
-			{
-				int			slot;
-
-				if (read != NULL)
-					stage_forming_read(stream);
-				if (stream->nreads == stream->io_depth)
-				{
-					/* no free slot: plan this block next time */
-					stream->pending_block = blkno;
-					break;
-				}
-
-				if (stream->arena == NULL)
-				{
-					/* a scan of cached or not all-visible pages never needs it */
-					Size		size = (Size) stream->io_depth *
-						stream->combine_limit * BLCKSZ;
-
-					stream->arena = (char *)
-						TYPEALIGN(ASYNCSCAN_IO_ALIGN,
-								  MemoryContextAlloc(stream->cxt,
-													 size + ASYNCSCAN_IO_ALIGN));
-				}
-				slot = (stream->read_head + stream->nreads) % stream->io_depth;
-				read = &stream->reads[slot];
-				Assert(read->state == ASYNCSCAN_READ_IDLE);
-				memset(read, 0, sizeof(AsyncScanRead));
-				read->fd = segment_fd(stream, blkno);
-				read->direct_fd = segment_direct_fd(stream, blkno);
-				read->residency = stream->segment_maps[blkno / RELSEG_SIZE];
-				read->first_block = blkno;
-				read->nblocks = 1;
-				read->offset = (off_t) (blkno % RELSEG_SIZE) * BLCKSZ;
-				read->length = BLCKSZ;
-				read->target = stream->arena +
-					(Size) slot * stream->combine_limit * BLCKSZ;
-				read->io = &stream->io;
-				stream->forming = slot;
-				stream->nreads++;
+				/* no read slot free: plan this block next time */
+				stream->pending_block = blkno;
+				break;
 			}
 			entry->kind = ENTRY_DIRECT;
 			entry->read_index = stream->forming;
@@ -765,6 +747,92 @@ look_ahead(AsyncScanStream *stream)
 
 	if (stream->io.nstaged > 0)
 		submit_staged(stream);
+}
+
+/*
+ * Add a direct block to the forming read, or start a new read for it.
+ * False if that needs a read slot and read_cap are in use.
+ */
+static bool
+plan_direct_block(AsyncScanStream *stream, BlockNumber blkno)
+{
+	AsyncScanRead *read;
+	int			slot;
+
+	read = stream->forming >= 0 ? &stream->reads[stream->forming] : NULL;
+	if (read != NULL &&
+		read->first_block + read->nblocks == blkno &&
+		read->nblocks < stream->combine_limit &&
+		blkno % RELSEG_SIZE != 0)
+	{
+		/* extend the forming read by one block */
+		read->nblocks++;
+		read->length += BLCKSZ;
+		return true;
+	}
+
+	if (read != NULL)
+		stage_forming_read(stream);
+	if (stream->nreads >= stream->read_cap)
+		return false;
+
+	slot = (stream->read_head + stream->nreads) % stream->io_depth;
+	read = &stream->reads[slot];
+	Assert(read->state == ASYNCSCAN_READ_IDLE);
+	memset(read, 0, sizeof(AsyncScanRead));
+	read->fd = segment_fd(stream, blkno);
+	read->direct_fd = segment_direct_fd(stream, blkno);
+	read->residency = stream->segment_maps[blkno / RELSEG_SIZE];
+	read->first_block = blkno;
+	read->nblocks = 1;
+	read->offset = (off_t) (blkno % RELSEG_SIZE) * BLCKSZ;
+	read->length = BLCKSZ;
+	Assert(stream->read_buffers[slot] == NULL);
+	stream->read_buffers[slot] = take_read_buffer(stream);
+	read->target = stream->read_buffers[slot];
+	read->io = &stream->io;
+	stream->forming = slot;
+	stream->nreads++;
+	return true;
+}
+
+/*
+ * A target area for a new read: one given back by an earlier read, or a
+ * new one (a scan of cached pages never allocates any).
+ */
+static char *
+take_read_buffer(AsyncScanStream *stream)
+{
+	if (stream->nfree_buffers > 0)
+		return stream->free_buffers[--stream->nfree_buffers];
+	return (char *)
+		TYPEALIGN(ASYNCSCAN_IO_ALIGN,
+				  MemoryContextAlloc(stream->cxt,
+									 (Size) stream->combine_limit * BLCKSZ +
+									 ASYNCSCAN_IO_ALIGN));
+}
+
+/*
+ * The scan needed the first page of a read: adapt read_cap.  A wait while
+ * every allowed read was in use means the storage needs more in flight; a
+ * long run of reads complete before they were needed means fewer will do.
+ */
+static void
+adapt_read_cap(AsyncScanStream *stream, bool waited)
+{
+	if (waited)
+	{
+		stream->reads_early = 0;
+		if (stream->nreads >= stream->read_cap &&
+			stream->read_cap < stream->io_depth)
+			stream->read_cap = Min(stream->read_cap * 2, stream->io_depth);
+	}
+	else if (++stream->reads_early >= 4 * stream->read_cap &&
+			 stream->read_cap > MIN_READ_CAP)
+	{
+		stream->read_cap = Max(stream->read_cap / 2, MIN_READ_CAP);
+		stream->reads_early = 0;
+	}
 }
 
 /*
@@ -946,7 +1014,8 @@ stage_forming_read(AsyncScanStream *stream)
 	stream->stats->read_bytes += read->length;
 
 	/* a read is a cache miss: look further ahead */
-	stream->distance = Min(stream->distance * 2, stream->max_distance);
+	stream->distance = Min(stream->distance * 2,
+						   stream->read_cap * stream->combine_limit);
 	stream->stats->distance_max = Max(stream->stats->distance_max,
 									  stream->distance);
 }
@@ -984,6 +1053,9 @@ release_consumed_reads(AsyncScanStream *stream)
 		if (stream->io.ops->release_read != NULL)
 			stream->io.ops->release_read(&stream->io, read);
 		Assert(stream->read_head != stream->forming);
+		stream->free_buffers[stream->nfree_buffers++] =
+			stream->read_buffers[stream->read_head];
+		stream->read_buffers[stream->read_head] = NULL;
 		read->state = ASYNCSCAN_READ_IDLE;
 		stream->read_head = (stream->read_head + 1) % stream->io_depth;
 		stream->nreads--;
@@ -1066,7 +1138,8 @@ advise_block(AsyncScanStream *stream, BlockNumber blkno)
 	stream->advise_start = blkno;
 	stream->advise_nblocks = 1;
 	/* a block that must be read is a miss: look further ahead */
-	stream->distance = Min(stream->distance * 2, stream->max_distance);
+	stream->distance = Min(stream->distance * 2,
+						   stream->read_cap * stream->combine_limit);
 	stream->stats->distance_max = Max(stream->stats->distance_max,
 									  stream->distance);
 }
