@@ -62,6 +62,8 @@ typedef struct AsyncScanRead
 	size_t		cached;			/* of which copied from the page cache
 								 * before an O_DIRECT read */
 	int			error;			/* errno when state is FAILED */
+	uint64		checksums_verified; /* bit i: the method verified block
+									 * first_block + i's checksum already */
 	AsyncScanReadState state;
 	BlockNumber first_block;	/* for error messages and bookkeeping */
 	int			nblocks;		/* length / BLCKSZ */

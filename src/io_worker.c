@@ -65,12 +65,15 @@
 
 #include "access/htup_details.h"
 #include "access/twophase.h"
+#include "access/xlog.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/bufpage.h"
+#include "storage/checksum.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
@@ -133,7 +136,11 @@ typedef struct WorkerRequest
 	/* outcome */
 	size_t		transferred;
 	int			error;			/* errno, 0 if none */
+	uint32		checksums_ok;	/* bit i: block i of the read verified */
 } WorkerRequest;
+
+StaticAssertDecl(WORKER_SLOT_BLOCKS <= 32,
+				 "checksums_ok has a bit for every block of a slot");
 
 /* The shared part, followed by held[], requests[], queue[] and the arena */
 typedef struct WorkerShared
@@ -561,6 +568,7 @@ worker_start_read(AsyncScanIo *io, AsyncScanRead *read)
 	req->direct_io = io->direct_io && !asyncscan_read_is_cached(read);
 	req->transferred = 0;
 	req->error = 0;
+	req->checksums_ok = 0;
 
 	read->method_slot = slot;
 	read->target = slot_memory(slot);
@@ -626,6 +634,7 @@ worker_collect(AsyncScanIo *io, AsyncScanRead *read)
 	{
 		read->transferred = req->transferred;
 		read->error = req->error;
+		read->checksums_verified = req->checksums_ok;
 	}
 	LWLockRelease(worker_shared->lock);
 
@@ -674,6 +683,7 @@ worker_take_back(AsyncScanIo *io, AsyncScanRead *read)
 	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
 	req->transferred = read->transferred;
 	req->error = read->error;
+	req->checksums_ok = 0;
 	req->state = REQ_DONE;
 	worker_shared->nrunning--;
 	LWLockRelease(worker_shared->lock);
@@ -842,6 +852,27 @@ worker_perform(WorkerRequest *req, char *target)
 		req->error = asyncscan_pread_rest(fd, target, req->length, req->offset,
 										  &req->transferred);
 		close(fd);
+	}
+
+	/*
+	 * Verify the checksums here, beside the executor rather than in it; the
+	 * backend checks only the blocks not marked (a mismatch is marked as
+	 * not verified, and the backend's own check then rejects the copy).
+	 */
+	req->checksums_ok = 0;
+	if (req->error == 0 && req->transferred == req->length &&
+		DataChecksumsEnabled())
+	{
+		BlockNumber first = req->segno * RELSEG_SIZE + req->offset / BLCKSZ;
+
+		for (int i = 0; i < (int) (req->length / BLCKSZ); i++)
+		{
+			PageHeader	page = (PageHeader) (target + (Size) i * BLCKSZ);
+
+			if (!PageIsNew((Page) page) &&
+				pg_checksum_page((char *) page, first + i) == page->pd_checksum)
+				req->checksums_ok |= (uint32) 1 << i;
+		}
 	}
 }
 

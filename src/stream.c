@@ -221,7 +221,8 @@ static bool classify_block(AsyncScanStream *stream, BlockNumber blkno,
 						   Buffer *recent, bool *all_visible);
 static Buffer block_in_shared_buffers(Relation rel, BlockNumber blkno);
 static DirectCheck check_direct_page(AsyncScanStream *stream, Page page,
-									 BlockNumber blkno, bool all_visible);
+									 BlockNumber blkno, bool all_visible,
+									 bool checksum_verified);
 static bool tuples_are_sane(Page page);
 static void stage_forming_read(AsyncScanStream *stream);
 static void submit_staged(AsyncScanStream *stream);
@@ -530,7 +531,9 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 	Assert(read->state == ASYNCSCAN_READ_DONE);
 
 	copy = (Page) (read->target + (Size) (blkno - read->first_block) * BLCKSZ);
-	switch (check_direct_page(stream, copy, blkno, entry->all_visible))
+	switch (check_direct_page(stream, copy, blkno, entry->all_visible,
+							  (read->checksums_verified >>
+							   (blkno - read->first_block)) & 1))
 	{
 		case DIRECT_ALL_VISIBLE:
 			stream->stats->pages_direct++;
@@ -949,13 +952,14 @@ tuples_are_sane(Page page)
  * heap page whose line pointers and tuples stay inside it without
  * overlapping, no more line pointers than a heap page holds (the consumer
  * collects their offsets into an array of that size), a verified checksum
- * when the cluster has them, and the block still not in shared buffers.
+ * when the cluster has them (unless the IO method verified it already),
+ * and the block still not in shared buffers.
  * Then whether all its tuples are visible (the visibility map said so and
  * the page carries PD_ALL_VISIBLE) or each must be judged.
  */
 static DirectCheck
 check_direct_page(AsyncScanStream *stream, Page page, BlockNumber blkno,
-				  bool all_visible)
+				  bool all_visible, bool checksum_verified)
 {
 	PageHeader	header = (PageHeader) page;
 	OffsetNumber maxoff;
@@ -973,7 +977,7 @@ check_direct_page(AsyncScanStream *stream, Page page, BlockNumber blkno,
 		PageGetPageLayoutVersion(page) != PG_PAGE_LAYOUT_VERSION)
 		return DIRECT_BAD_PAGE;
 
-	if (DataChecksumsEnabled() &&
+	if (DataChecksumsEnabled() && !checksum_verified &&
 		pg_checksum_page((char *) page, blkno) != header->pd_checksum)
 		return DIRECT_BAD_PAGE;
 
