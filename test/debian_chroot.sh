@@ -5,8 +5,9 @@
 # reused, and entered for each command in a mount namespace of its own.
 #
 #   bash test/debian_chroot.sh prepare MAJOR [--cache DIR]
-#   bash test/debian_chroot.sh run MAJOR [--cache DIR] [--pid] [--bind PATH]...
-#                                  [--bind-ro PATH]... -- COMMAND [ARG]...
+#   bash test/debian_chroot.sh run MAJOR [--cache DIR] [--pid] [--exclusive]
+#                                  [--tmp DIR] [--bind PATH]... [--bind-ro PATH]...
+#                                  -- COMMAND [ARG]...
 #   bash test/debian_chroot.sh path MAJOR [--cache DIR]
 #   bash test/debian_chroot.sh remove MAJOR [--cache DIR]
 #
@@ -35,7 +36,11 @@
 #            unchanged; the working directory is kept when it exists inside.
 #            --pid: also a PID namespace of its own, so that every process
 #            COMMAND leaves behind (servers) is killed when COMMAND ends.
-#            The exit status is COMMAND's.
+#            --tmp DIR: DIR (made by the caller, removed by the caller) is
+#            /tmp inside, so that what COMMAND leaves in /tmp goes with DIR.
+#            --exclusive: one such command at a time (the test suite, which
+#            installs the extension into the root; DIR/pgMAJOR-SUITE/
+#            install.lock).  The exit status is COMMAND's.
 #   path     prints the root's path.
 #   remove   deletes the root.
 #
@@ -87,6 +92,7 @@ esac
 
 # --- _enter: inside the new mount (and PID) namespace ----------------------
 # _enter ROOT PID(0|1) [--bind PATH | --bind-ro PATH]... -- COMMAND...
+# _enter ROOT PID(0|1) TMP [--bind PATH | --bind-ro PATH]... -- COMMAND...
 # Mounts what the root needs (only in this namespace), then runs COMMAND
 # chrooted: as PID 1 of a PID namespace, as a child that it forwards INT
 # and TERM to (when PID 1 ends, the kernel kills the rest of the
@@ -94,10 +100,12 @@ esac
 if [ "$ACTION" = _enter ]; then
 	ROOT=$1
 	WITH_PID=$2
-	shift 2
+	TMP=$3
+	shift 3
 	mount -t proc proc "$ROOT/proc"
 	mount --rbind /dev "$ROOT/dev"
 	mount --rbind /sys "$ROOT/sys"
+	[ -n "$TMP" ] && mount --bind "$TMP" "$ROOT/tmp"
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		mkdir -p "$ROOT$2"
 		mount --rbind "$2" "$ROOT$2"
@@ -131,6 +139,8 @@ fi
 # --- options -------------------------------------------------------------------
 CACHE=$ASYNCSCAN_PG_CACHE
 WITH_PID=0
+EXCLUSIVE=0
+TMP_DIR=
 BINDS=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -141,6 +151,17 @@ while [ $# -gt 0 ]; do
 		--pid)
 			WITH_PID=1
 			shift
+			;;
+		--exclusive)
+			EXCLUSIVE=1
+			shift
+			;;
+		--tmp)
+			if [ $# -lt 2 ] || [ ! -d "$2" ]; then
+				asyncscan_die "--tmp needs an existing directory"
+			fi
+			TMP_DIR=$(cd "$2" && pwd -P)
+			shift 2
 			;;
 		--bind | --bind-ro)
 			if [ $# -lt 2 ] || [ ! -d "$2" ]; then
@@ -187,6 +208,13 @@ if [ "$ACTION" = run ]; then
 	if [ ! -f "$STAMP" ] || [ ! -d "$ROOT" ]; then
 		asyncscan_die "no PostgreSQL $MAJOR root in $ROOT: run 'bash $0 prepare $MAJOR' first"
 	fi
+	if [ "$EXCLUSIVE" = 1 ]; then
+		exec {INSTALL_FD}>>"$BASE/install.lock"
+		if ! flock -n -x "$INSTALL_FD"; then
+			log "waiting for another command that installs into $ROOT ($BASE/install.lock)"
+			flock -x "$INSTALL_FD"
+		fi
+	fi
 	# When our caller dies, COMMAND gets SIGTERM: directly without --pid;
 	# with --pid through unshare, which ignores TERM itself (it waits for
 	# its child), so unshare is killed and passes TERM on (--kill-child)
@@ -197,7 +225,7 @@ if [ "$ACTION" = run ]; then
 		DEATHSIG=KILL
 	fi
 	exec setpriv --pdeathsig "$DEATHSIG" unshare "${NS[@]}" -- \
-		bash "$0" _enter "$ROOT" "$WITH_PID" "${BINDS[@]}" -- "$@"
+		bash "$0" _enter "$ROOT" "$WITH_PID" "$TMP_DIR" "${BINDS[@]}" -- "$@"
 fi
 
 # --- prepare and remove --------------------------------------------------------
@@ -267,7 +295,8 @@ SECURITY_MIRROR=${ASYNCSCAN_DEBIAN_SECURITY_MIRROR:-$(host_uri "$HOST_SUITE-secu
 mapfile -t PACKAGES < <(asyncscan_packages "$MAJOR")
 PG_UID=$(id -u postgres 2>/dev/null || true)
 PG_GID=$(id -g postgres 2>/dev/null || true)
-RECIPE="debootstrap --variant=minbase $SUITE $MIRROR; security ${SECURITY_MIRROR:-none};"
+# (v2: /etc/mtab)
+RECIPE="v2 debootstrap --variant=minbase $SUITE $MIRROR; security ${SECURITY_MIRROR:-none};"
 RECIPE="$RECIPE packages ${PACKAGES[*]}; postgres ${PG_UID:-?}:${PG_GID:-?}"
 
 # sound -- the root exists, was made from this recipe less than
@@ -351,6 +380,8 @@ unshare --mount --propagation slave -- debootstrap --variant=minbase \
 } >"$NEW/etc/apt/sources.list.d/debian.sources"
 rm -f "$NEW/etc/apt/sources.list"
 cp /etc/resolv.conf "$NEW/etc/resolv.conf"
+# fusermount3 (the slowfs tests) reads /etc/mtab, which minbase lacks
+ln -sfn ../proc/self/mounts "$NEW/etc/mtab"
 # no package may start a service in the root ...
 printf '#!/bin/sh\n# pg_asyncscan test/debian_chroot.sh: start no service here\nexit 101\n' \
 	>"$NEW/usr/sbin/policy-rc.d"
@@ -369,7 +400,7 @@ fi
 
 log "apt-get install ${PACKAGES[*]}"
 # shellcheck disable=SC2016  # expanded inside the root
-if ! unshare --mount --propagation slave -- bash "$0" _enter "$NEW" 0 -- \
+if ! unshare --mount --propagation slave -- bash "$0" _enter "$NEW" 0 "" -- \
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive \
 	bash -c 'apt-get update -q && apt-get install -y -q --no-install-recommends "$@" &&
 		apt-get clean' _ "${PACKAGES[@]}" >>"$SETUP_LOG" 2>&1; then

@@ -170,15 +170,15 @@ asyncscan_use_major()
 	fi
 }
 
-# asyncscan_probe_fuse DIR -- can the postgres user mount a FUSE file
-# system here, as the slowfs TAP tests do (test/perl/SlowFS.pm)?  Builds
-# test/tools/slowfs.c in DIR (a directory postgres may write), mounts it as
-# postgres and unmounts it.  Returns 0 when it worked; otherwise prints why
-# not and returns 1.  Gives /dev/fuse to everyone first (the tests mount
-# as postgres, without allow_other).
+# asyncscan_probe_fuse DIR -- can the postgres user mount and unmount a
+# FUSE file system here, as the slowfs TAP tests do (test/perl/SlowFS.pm)?
+# Builds test/tools/slowfs.c in DIR (a directory postgres may write), mounts
+# it and unmounts it as postgres.  Returns 0 when both worked; otherwise
+# prints why not and returns 1.  Gives /dev/fuse to everyone first (the
+# tests mount as postgres, without allow_other).
 asyncscan_probe_fuse()
 {
-	local dir=$1 here cmd i
+	local dir=$1 here cmd i out
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 	for cmd in fusermount3 pkg-config cc mountpoint; do
 		command -v "$cmd" >/dev/null 2>&1 || {
@@ -215,9 +215,12 @@ asyncscan_probe_fuse()
 	for i in $(seq 50); do
 		# (not mountpoint(1): root may not stat another user's FUSE mount)
 		if grep -qs " $dir/fuse-mnt " /proc/self/mountinfo; then
-			runuser -u postgres -- fusermount3 -u "$dir/fuse-mnt" 2>/dev/null ||
-				fusermount3 -uz "$dir/fuse-mnt" 2>/dev/null || true
-			return 0
+			if out=$(runuser -u postgres -- fusermount3 -u "$dir/fuse-mnt" 2>&1); then
+				return 0
+			fi
+			fusermount3 -uz "$dir/fuse-mnt" >/dev/null 2>&1 || umount -l "$dir/fuse-mnt" || true
+			echo "slowfs mounts, but fusermount3 -u fails: $out"
+			return 1
 		fi
 		[ "$i" -lt 50 ] && sleep 0.1
 	done

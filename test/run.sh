@@ -461,44 +461,49 @@ run_major()
 
 # run_major_in_chroot -- run this script inside the root that
 # test/debian_chroot.sh made for PG_MAJOR, where that major is the
-# system's own, with this tree bound read-only at the same path; take over
-# the suites it records in a results file.  Its own PID and mount
-# namespaces: whatever it leaves running is killed and whatever it mounts
-# unmounted when it ends (see stop_chroot_run for INT and TERM).
+# system's own, with this tree bound read-only at the same path and a
+# work directory of ours as its /tmp; take over the suites it records in a
+# results file there.  Its own PID and mount namespaces: whatever it
+# leaves running is killed and whatever it mounts unmounted when it ends
+# (see stop_chroot_run for INT and TERM); one such run at a time
+# (--exclusive: it installs the extension into the root).
 run_major_in_chroot()
 {
-	local results rc=0 kind name passed failed skipped note args
-	results=$(mktemp "$ASYNCSCAN_CHROOT/tmp/pg_asyncscan-results.XXXXXX")
+	local rc=0 kind name passed failed skipped note args envs var
+	WORK=$(asyncscan_make_workdir "pg_asyncscan-test-pg$PG_MAJOR-chroot")
+	chmod 1777 "$WORK"
 	args=(--majors "$PG_MAJOR")
 	[ "$QUICK" = 1 ] && args+=(--quick)
-	asyncscan_log "running the suites inside $ASYNCSCAN_CHROOT (this tree bound read-only)"
+	# a clean environment, with the settings of this script and the tests
+	# that are set here
+	envs=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+		KEEP="$KEEP" SUITE_TIMEOUT="$SUITE_TIMEOUT" ASYNCSCAN_RESULTS_FILE=/tmp/results)
+	for var in TERM CI PORT ASYNCSCAN_SOAK_SECONDS ASYNCSCAN_SOAK_SEED PG_TEST_SEED \
+		PG_TEST_EXTRA PG_TEST_TIMEOUT_DEFAULT; do
+		[ -n "${!var+set}" ] && envs+=("$var=${!var}")
+	done
+	asyncscan_log "running the suites inside $ASYNCSCAN_CHROOT (this tree bound" \
+		"read-only, /tmp there is $WORK)"
 	setsid bash "$HERE/debian_chroot.sh" run "$PG_MAJOR" --cache "$ASYNCSCAN_PG_CACHE" \
-		--pid --bind-ro "$ROOT" -- \
-		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-		TERM="${TERM:-dumb}" CI="${CI:-}" KEEP="$KEEP" PORT="${PORT:-54321}" \
-		SUITE_TIMEOUT="$SUITE_TIMEOUT" \
-		ASYNCSCAN_SOAK_SECONDS="${ASYNCSCAN_SOAK_SECONDS:-}" \
-		ASYNCSCAN_RESULTS_FILE="${results#"$ASYNCSCAN_CHROOT"}" \
-		bash "$ROOT/test/run.sh" "${args[@]}" </dev/null &
+		--pid --exclusive --tmp "$WORK" --bind-ro "$ROOT" -- \
+		env -i "${envs[@]}" bash "$ROOT/test/run.sh" "${args[@]}" </dev/null &
 	CHROOT_PID=$!
 	wait "$CHROOT_PID" || rc=$?
 	CHROOT_PID=
-	if [ ! -s "$results" ]; then
+	if [ -s "$WORK/results" ]; then
+		while IFS=$'\t' read -r kind name passed failed skipped note; do
+			case $kind in
+				suite) record_suite "$name" "$passed" "$failed" "$skipped" "$note" ;;
+				reliability) RELIABILITY+=("$name") ;;
+				skip) SKIP_REPORT+=("$name") ;;
+			esac
+		done <"$WORK/results"
+	else
 		echo "the run inside $ASYNCSCAN_CHROOT recorded no results (exit status $rc)"
 		record_suite "pg$PG_MAJOR chroot" 0 1 0
-		rm -f "$results"
-		return 0
 	fi
-	while IFS=$'\t' read -r kind name passed failed skipped note; do
-		case $kind in
-			suite) record_suite "$name" "$passed" "$failed" "$skipped" "$note" ;;
-			reliability) RELIABILITY+=("$name") ;;
-			skip) SKIP_REPORT+=("$name") ;;
-		esac
-	done <"$results"
-	rm -f "$results"
-	[ "$KEEP" = 1 ] && echo "(work directories of the run inside: under $ASYNCSCAN_CHROOT/tmp)"
-	return 0
+	asyncscan_release_work
+	WORK=
 }
 
 # The majors that are not this system's own are made ready in the
