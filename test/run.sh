@@ -579,8 +579,9 @@ where=
 [ -n "$RESULTS_FILE" ] && where=" inside the Debian $(asyncscan_debian_suite "$ASYNCSCAN_SYSTEM_MAJOR") root"
 echo "===== pg_asyncscan test summary$where ($(($(date +%s) - START_TIME)) s) ====="
 for i in "${!SUITE_NAMES[@]}"; do
-	printf '  %-15s %3d passed, %d failed, %d skipped %s\n' "${SUITE_NAMES[$i]}" \
-		"${SUITE_PASSED[$i]}" "${SUITE_FAILED[$i]}" "${SUITE_SKIPPED[$i]}" "${SUITE_NOTES[$i]}"
+	printf '  %-15s %3d passed, %d failed, %d skipped%s\n' "${SUITE_NAMES[$i]}" \
+		"${SUITE_PASSED[$i]}" "${SUITE_FAILED[$i]}" "${SUITE_SKIPPED[$i]}" \
+		"${SUITE_NOTES[$i]:+ ${SUITE_NOTES[$i]}}"
 done
 if [ ${#SKIP_REPORT[@]} -gt 0 ]; then
 	echo "skipped:"
