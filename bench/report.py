@@ -266,9 +266,9 @@ class Report:
         w("|---|---|---|" + c17("---"))
         for k in keys + (["io_combine_limit"] if p17 else []):
             w(f"| {k} | {p15.get(k, '–')} | {p18.get(k, '–')} |" + c17(p17.get(k, '–')))
-        for k in (["io_method", "io_workers", "io_max_combine_limit", "io_max_concurrency"]
-                  + ([] if p17 else ["io_combine_limit"])):
-            if k in p18:
+        for k in ["io_method", "io_workers", "io_combine_limit", "io_max_combine_limit",
+                  "io_max_concurrency"]:
+            if k in p18 and not (p17 and k == "io_combine_limit"):  # a row above
                 v = p18[k] if k != "io_method" else "sync / worker / io_uring (one restart each)"
                 w((f"| {k} | – | {v} (default) |" if k != "io_method" else f"| {k} | – | {v} |")
                   + c17("–"))
