@@ -365,6 +365,8 @@ unshare --mount --propagation slave -- debootstrap --variant=minbase \
 	tail -n 20 "$SETUP_LOG" >&2
 	asyncscan_die "debootstrap failed (log: $SETUP_LOG)"
 }
+T1=$(date +%s)
+log "debootstrap done in $((T1 - T0)) s"
 
 # apt sources: the suite, its updates and its security updates, from this
 # system's mirrors
@@ -408,6 +410,7 @@ if ! unshare --mount --propagation slave -- bash "$0" _enter "$NEW" 0 "" -- \
 	asyncscan_die "apt-get install in $NEW failed (log: $SETUP_LOG)"
 fi
 
+log "apt-get done in $(($(date +%s) - T1)) s"
 version=$(chroot "$NEW" "/usr/lib/postgresql/$MAJOR/bin/postgres" --version | awk '{print $3}')
 # shellcheck disable=SC2016  # dpkg-query's own ${FIELD} syntax
 package=$(chroot "$NEW" dpkg-query -W -f='${Version}' "postgresql-$MAJOR")
