@@ -334,6 +334,10 @@ sound()
 flock -s "$LOCK_FD"
 if why=$(sound); then
 	log "cached: $ROOT ($(head -n 1 "$STAMP"))"
+	if [ -n "$(mounts_below "$ROOT")" ]; then
+		lock_exclusive
+		detach_mounts "$ROOT"
+	fi
 	exit 0
 fi
 lock_exclusive
@@ -360,13 +364,14 @@ SETUP_LOG=$BASE/setup.log
 : >"$SETUP_LOG"
 log "debootstrap --variant=minbase $SUITE from $MIRROR (log: $SETUP_LOG)"
 # in a mount namespace of its own: its /proc and /sys mounts go with it
+TD=$(date +%s)
 unshare --mount --propagation slave -- debootstrap --variant=minbase \
 	--include=ca-certificates "$SUITE" "$NEW" "$MIRROR" >>"$SETUP_LOG" 2>&1 || {
 	tail -n 20 "$SETUP_LOG" >&2
 	asyncscan_die "debootstrap failed (log: $SETUP_LOG)"
 }
 T1=$(date +%s)
-log "debootstrap done in $((T1 - T0)) s"
+log "debootstrap done in $((T1 - TD)) s"
 
 # apt sources: the suite, its updates and its security updates, from this
 # system's mirrors
