@@ -91,7 +91,6 @@ case $ACTION in
 esac
 
 # --- _enter: inside the new mount (and PID) namespace ----------------------
-# _enter ROOT PID(0|1) [--bind PATH | --bind-ro PATH]... -- COMMAND...
 # _enter ROOT PID(0|1) TMP [--bind PATH | --bind-ro PATH]... -- COMMAND...
 # Mounts what the root needs (only in this namespace), then runs COMMAND
 # chrooted: as PID 1 of a PID namespace, as a child that it forwards INT
