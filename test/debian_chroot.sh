@@ -350,11 +350,13 @@ NEW=$ROOT.new
 remove_tree "$NEW"
 detach_mounts "$ROOT"
 command -v debootstrap >/dev/null 2>&1 || {
-	log "installing debootstrap (Debian 12's)"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	log "installing debootstrap (this system's)"
+	# (waiting for the dpkg lock if another apt-get holds it)
+	APT=(apt-get -q -o DPkg::Lock::Timeout=600)
+	DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y --no-install-recommends \
 		debootstrap >/dev/null 2>&1 ||
-		{ DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		{ DEBIAN_FRONTEND=noninteractive "${APT[@]}" update >/dev/null &&
+			DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y --no-install-recommends \
 				debootstrap >/dev/null; } ||
 		asyncscan_die "apt-get install debootstrap failed"
 }

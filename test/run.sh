@@ -142,6 +142,14 @@ stop_chroot_run()
 asyncscan_trap_cleanup cleanup
 
 # --- packages ---------------------------------------------------------------
+# (debootstrap now, not in the background next to test/build_pg.sh's
+# apt-get)
+for major in $MAJORS; do
+	if [ "$(asyncscan_major_source "$major")" = chroot ]; then
+		ASYNCSCAN_PACKAGES+=(debootstrap)
+		break
+	fi
+done
 asyncscan_install_deps
 
 # --- the suites -------------------------------------------------------------
