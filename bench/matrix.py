@@ -7,8 +7,9 @@ packages, building the extension and PostgreSQL 18); bench/report.py turns
 the two files into report.md and the plots.
 
     bench/matrix.py --mode quick|full --out DIR --lib DIR --pg18 DIR
-                    [--lib18 DIR] [--slowfs BIN] [--runs N] [--scale N] [--only GROUPS]
-                    [--skip pg18,slow,mixed] [--fresh-data]
+                    [--lib18 DIR] [--pg17-cache DIR --lib17 DIR] [--slowfs BIN]
+                    [--runs N] [--scale N] [--only GROUPS]
+                    [--skip pg17,pg18,slow,mixed] [--fresh-data]
 
 What is measured (see bench/README.md for the why):
 
@@ -20,8 +21,11 @@ What is measured (see bench/README.md for the why):
     PGC_POSTMASTER there).  pg_asyncscan runs on both: PostgreSQL 15
     (against its Seq Scan) and PostgreSQL 18 (against 18's own
     asynchronous Seq Scan, the server's io_method at its default, worker);
-    both clusters preload it from private library directories (--lib,
-    --lib18), and the Seq Scan rows set pg_asyncscan.enabled = off;
+    and PostgreSQL 17 (Debian trixie's package, run in the root file system
+    test/debian_chroot.sh makes in --pg17-cache; against 17's own Seq Scan,
+    which reads through a read stream, synchronously); every cluster
+    preloads it from a private library directory (--lib, --lib18, --lib17),
+    and the Seq Scan rows set pg_asyncscan.enabled = off;
   * cache states: cold (server restarted and OS page cache dropped before
     every run), warm (table in the OS page cache, not in shared buffers),
     hot (a small table loaded into shared buffers with pg_prewarm and
@@ -60,10 +64,12 @@ ROOT = os.path.dirname(HERE)
 SCAN_SQL = os.path.join(HERE, "sql", "scan.sql")
 QUERY = "SELECT sum(abalance) FROM pgbench_accounts"
 PG15_BIN = "/usr/lib/postgresql/15/bin"
+PG17_BIN = "/usr/lib/postgresql/17/bin"   # inside the chroot
+CHROOT_SH = os.path.join(ROOT, "test", "debian_chroot.sh")
 CLK = os.sysconf("SC_CLK_TCK")
 NPROC = os.cpu_count()
 
-PORTS = {"pg15": 5491, "pg18": 5492}
+PORTS = {"pg15": 5491, "pg18": 5492, "pg17": 5493}
 
 # ---------------------------------------------------------------------------
 # configurations
@@ -136,6 +142,14 @@ _async("pg18_async_uring_dio_d64c64", "io_uring", True,
 PG18_ASYNC = ["pg18_async_sync", "pg18_async_uring", "pg18_async_uring_dio",
               "pg18_async_worker"]
 
+# PostgreSQL 17: its own Seq Scan (read stream, combined reads, but
+# synchronous) and AsyncSeqScan with the extension's defaults
+_add("pg17_seqscan", "PG17 Seq Scan", "17 Seq Scan", "pg17",
+     {"pg_asyncscan.enabled": "off"}, node="Seq Scan")
+_add("pg17_async", "PG17 AsyncSeqScan (defaults)", "17 async", "pg17",
+     {"pg_asyncscan.enabled": "on"}, node="Custom Scan (AsyncSeqScan)")
+PG17 = ["pg17_seqscan", "pg17_async"]
+
 _add("pg15_oltp", "PG15 OLTP alone (no scan)", "15 OLTP alone", "pg15",
      oltp_only=True)
 _add("pg18_oltp", "PG18 OLTP alone (no scan), io_method=io_uring", "18 OLTP alone",
@@ -148,7 +162,7 @@ _add("pg18_oltp", "PG18 OLTP alone (no scan), io_method=io_uring", "18 OLTP alon
 ALL_LOCAL = ["pg15_seqscan", "pg15_sync", "pg15_sync_dio", "pg15_uring",
              "pg15_uring_dio", "pg15_worker", "pg15_worker_dio",
              "pg15_uring_dio_d32c64", "pg18_sync", "pg18_worker",
-             "pg18_uring"] + PG18_ASYNC
+             "pg18_uring"] + PG18_ASYNC + PG17
 MULTI_FULL = ["pg15_seqscan", "pg15_uring", "pg15_uring_dio",
               "pg15_uring_dio_d32c64", "pg15_worker_dio", "pg18_worker",
               "pg18_uring", "pg18_async_uring", "pg18_async_uring_dio"]
@@ -162,11 +176,11 @@ MIXED_FULL = ["pg15_oltp", "pg15_seqscan", "pg15_uring", "pg15_uring_dio",
 
 QUICK_LOCAL = ["pg15_seqscan", "pg15_sync", "pg15_uring", "pg15_uring_dio",
                "pg15_worker_dio", "pg15_uring_dio_d32c64", "pg18_sync",
-               "pg18_worker", "pg18_uring"] + PG18_ASYNC
+               "pg18_worker", "pg18_uring"] + PG18_ASYNC + PG17
 QUICK_MULTI = ["pg15_seqscan", "pg15_uring_dio", "pg18_uring",
                "pg18_async_uring_dio"]
 QUICK_HOT = ["pg15_seqscan", "pg15_uring", "pg15_uring_dio", "pg18_uring",
-             "pg18_async_uring"]
+             "pg18_async_uring"] + PG17
 QUICK_SLOW = ["pg15_seqscan", "pg15_uring_dio", "pg15_uring_dio_d64c64",
               "pg18_uring", "pg18_async_uring_dio"]
 QUICK_MIXED = ["pg15_oltp", "pg15_seqscan", "pg15_uring_dio"]
@@ -310,9 +324,17 @@ def machine_info(workdir):
 
 
 class Cluster:
-    def __init__(self, name, bindir, root, port, conf_lines):
+    def __init__(self, name, bindir, root, port, conf_lines, wrap=None, client_bindir=None):
+        """wrap: a command prefix the server programs (initdb, pg_ctl,
+        pgbench -i) run under: PostgreSQL 17 runs in a chroot
+        (test/debian_chroot.sh run), with root bound at the same path, so
+        its files, log and socket are where this script looks for them
+        and the postmaster's PID is this system's.  client_bindir: where
+        psql comes from (17: PostgreSQL 15's, no chroot per query)."""
         self.name = name
         self.bindir = bindir
+        self.wrap = list(wrap or [])
+        self.client_bindir = client_bindir or bindir
         self.root = root                    # owned by postgres; socket dir
         self.data = os.path.join(root, "data")
         self.logfile = os.path.join(root, "server.log")
@@ -327,8 +349,8 @@ class Cluster:
 
     def initdb(self):
         log(f"  [{self.name}] initdb (data checksums on) in {self.data}")
-        run(as_pg([f"{self.bindir}/initdb", "-D", self.data, "-k", "-U", "postgres",
-                   "--auth=trust", "--no-locale", "-E", "UTF8"]))
+        run(self.wrap + as_pg([f"{self.bindir}/initdb", "-D", self.data, "-k", "-U",
+                               "postgres", "--auth=trust", "--no-locale", "-E", "UTF8"]))
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
             f.write("\n# pg_asyncscan bench: settings live in bench.conf, "
                     "rewritten by every run\ninclude 'bench.conf'\n")
@@ -359,7 +381,7 @@ class Cluster:
         o = " ".join(f"-c {k}={v}" for k, v in opts.items())
         cmd = [f"{self.bindir}/pg_ctl", "-D", self.data, "-l", self.logfile, "-w",
                "-t", "300"] + (["-o", o] if o else []) + ["start"]
-        r = run(as_pg(cmd), check=False)
+        r = run(self.wrap + as_pg(cmd), check=False)
         if r.returncode != 0:
             tail = ""
             try:
@@ -375,11 +397,11 @@ class Cluster:
         if not os.path.exists(os.path.join(self.data, "postmaster.pid")):
             self.cur_opts = None
             return
-        r = run(as_pg([f"{self.bindir}/pg_ctl", "-D", self.data, "-m", mode, "-w",
-                       "-t", "120", "stop"]), check=False)
+        r = run(self.wrap + as_pg([f"{self.bindir}/pg_ctl", "-D", self.data, "-m", mode,
+                                   "-w", "-t", "120", "stop"]), check=False)
         if r.returncode != 0 and mode != "immediate":
-            run(as_pg([f"{self.bindir}/pg_ctl", "-D", self.data, "-m", "immediate",
-                       "-w", "-t", "60", "stop"]), check=False)
+            run(self.wrap + as_pg([f"{self.bindir}/pg_ctl", "-D", self.data, "-m",
+                                   "immediate", "-w", "-t", "60", "stop"]), check=False)
         self.cur_opts = None
 
     def ensure(self, opts=None):
@@ -401,14 +423,14 @@ class Cluster:
         return e
 
     def psql(self, sql, db="postgres", gucs=None, check=True):
-        r = run([f"{self.bindir}/psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1",
+        r = run([f"{self.client_bindir}/psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1",
                  "-d", db], env=self.env(gucs), input=sql + "\n", check=check)
         return r.stdout.strip()
 
     def show(self, names, db="postgres", gucs=None):
         out = {}
         for n in names:
-            r = run([f"{self.bindir}/psql", "-X", "-At", "-q", "-d", db, "-c",
+            r = run([f"{self.client_bindir}/psql", "-X", "-At", "-q", "-d", db, "-c",
                      f"SHOW {n}"], env=self.env(gucs), check=False)
             out[n] = r.stdout.strip() if r.returncode == 0 else None
         return out
@@ -548,6 +570,7 @@ class Bench:
         self.out = args.out
         skip = set(filter(None, args.skip.split(",")))
         self.use_pg18 = "pg18" not in skip
+        self.use_pg17 = "pg17" not in skip
         self.use_slow = "slow" not in skip and args.slowfs is not None
         self.use_mixed = "mixed" not in skip
         self.groups = self.plan_groups(skip)
@@ -576,6 +599,17 @@ class Bench:
                                             PORTS["pg18"], common + [
                                                 "shared_preload_libraries = 'pg_asyncscan'",
                                                 f"dynamic_library_path = '{args.lib18}:$libdir'"])
+        if self.use_pg17:
+            if not args.lib17 or not args.pg17_cache:
+                sys.exit("matrix.py: --pg17-cache and --lib17 (pg_asyncscan built for "
+                         "PostgreSQL 17) are needed unless --skip pg17")
+            self.clusters["pg17"] = Cluster(
+                "pg17", PG17_BIN, os.path.join(self.work, "pg17"), PORTS["pg17"],
+                common + ["shared_preload_libraries = 'pg_asyncscan'",
+                          f"dynamic_library_path = '{args.lib17}:$libdir'"],
+                wrap=["bash", CHROOT_SH, "run", "17", "--cache", args.pg17_cache,
+                      "--bind", self.work, "--"],
+                client_bindir=PG15_BIN)
         self.slowfs = SlowFS(args.slowfs, self.work) if self.use_slow else None
         self.results = []
         self.extra = dict(explain={}, slowfs_status={}, disturbed=0, retries=0,
@@ -599,7 +633,8 @@ class Bench:
             if state == "mixed" and "mixed" in skip:
                 continue
             cfgs = [c for c in configs
-                    if not (CONFIGS[c]["cluster"] == "pg18" and "pg18" in skip)]
+                    if not (CONFIGS[c]["cluster"] in ("pg17", "pg18")
+                            and CONFIGS[c]["cluster"] in skip)]
             if self.args.configs:
                 keep = self.args.configs.split(",")
                 cfgs = [c for c in cfgs if c in keep]
@@ -659,7 +694,7 @@ class Bench:
         kinds = self.needed_dbs()
         for name, cl in self.clusters.items():
             missing = []
-            cl.ensure({"shared_preload_libraries": "''"} if name == "pg15" else {})
+            cl.ensure({"shared_preload_libraries": "''"} if name in ("pg15", "pg17") else {})
             for kind in kinds:
                 db, scale = self.dbname(kind), self.db_scale(kind)
                 tag = f"pg_asyncscan-bench ready scale={scale}"
@@ -683,7 +718,7 @@ class Bench:
                         cl.psql(f"CREATE TABLESPACE slowts LOCATION '{loc}'")
                     ts = " TABLESPACE slowts"
                 cl.psql(f"CREATE DATABASE {db}{ts}")
-                r = run([f"{cl.bindir}/pgbench", "-i", "-q", "-s", str(scale), db],
+                r = run(cl.wrap + [f"{cl.bindir}/pgbench", "-i", "-q", "-s", str(scale), db],
                         env=cl.env(), check=False)
                 if r.returncode != 0:
                     raise RuntimeError(f"pgbench -i failed:\n{r.stderr[-3000:]}")
@@ -693,8 +728,8 @@ class Bench:
                 cl.psql("CHECKPOINT")
                 log(f"  [{name}] {db} ready in {fmt_s(time.time() - t0)}")
             # pg_asyncscan in every database, also in those made before it
-            # supported PostgreSQL 18 (on 15 the server runs without the
-            # preload here, so the library loads once, from the system
+            # supported PostgreSQL 18 (on 15 and 17 the server runs without
+            # the preload here, so the library loads once, from the system
             # installation; 18 finds "$libdir/pg_asyncscan" through
             # dynamic_library_path, the private copy it preloads).
             # Every run starts from all-visible, frozen pages and a clean
@@ -1095,12 +1130,14 @@ class Bench:
                "pg_asyncscan.min_relation_size", "pg_asyncscan.worker_arena_size",
                "shared_preload_libraries"]
         pg15 = names + ext
+        pg17 = names + ["io_combine_limit"] + ext
         pg18 = names + ["io_method", "io_workers", "io_combine_limit",
                         "io_max_combine_limit", "io_max_concurrency"] + ext
         out = {}
         for name, cl in self.clusters.items():
             cl.ensure(self.default_opts(name))
-            out[name] = cl.show(pg15 if name == "pg15" else pg18, self.dbname(self.needed_dbs()[0]))
+            out[name] = cl.show({"pg15": pg15, "pg17": pg17}.get(name, pg18),
+                                self.dbname(self.needed_dbs()[0]))
             out[name]["io_method (at start)"] = "set per configuration" if name == "pg18" else None
         return out
 
@@ -1141,6 +1178,10 @@ def main():
     ap.add_argument("--pg18", default="/var/cache/pg_asyncscan-bench/pg18")
     ap.add_argument("--lib18", default=None,
                     help="directory holding pg_asyncscan.so built for PostgreSQL 18")
+    ap.add_argument("--pg17-cache", default=None,
+                    help="cache directory of test/debian_chroot.sh's PostgreSQL 17 root")
+    ap.add_argument("--lib17", default=None,
+                    help="directory holding pg_asyncscan.so built for PostgreSQL 17")
     ap.add_argument("--slowfs", default=None, help="slowfs binary (no slow storage without)")
     ap.add_argument("--workdir", default="/var/tmp/pg_asyncscan-bench")
     ap.add_argument("--runs", type=int, default=None)
@@ -1153,7 +1194,7 @@ def main():
     ap.add_argument("--only", default=None,
                     help="comma list of group ids or prefixes (cold-c1, warm, slow2000, mixed)")
     ap.add_argument("--configs", default=None, help="comma list of configuration ids to keep")
-    ap.add_argument("--skip", default="", help="comma list of: pg18, slow, mixed")
+    ap.add_argument("--skip", default="", help="comma list of: pg17, pg18, slow, mixed")
     ap.add_argument("--explain", type=lambda s: s in ("1", "on", "yes", "true"),
                     default=None, help="keep one cold EXPLAIN ANALYZE per configuration")
     ap.add_argument("--fresh-data", action="store_true")

@@ -143,9 +143,12 @@ class Report:
         return bool(c and c.get("node") == "Custom Scan (AsyncSeqScan)")
 
     def seqscan_of(self, cid, gid):
-        """the Seq Scan an AsyncSeqScan configuration replaces: PG15's, or
-        PG18's, on the same server io_method if the group has it"""
+        """the Seq Scan an AsyncSeqScan configuration replaces: PG15's,
+        PG17's, or PG18's, on the same server io_method if the group has
+        it"""
         c = self.cfg.get(cid, {})
+        if c.get("cluster") == "pg17":
+            return "pg17_seqscan"
         if c.get("cluster") == "pg18":
             m = c.get("start", {}).get("io_method", "worker")
             for base in (f"pg18_{m.replace('io_', '')}", "pg18_uring", "pg18_worker",
@@ -159,6 +162,10 @@ class Report:
         """bar colour (as an integer 0xRRGGBB) by family of configuration"""
         if cid == "pg15_seqscan":
             return 0x888888
+        if cid == "pg17_seqscan":
+            return 0xB07AA1
+        if cid.startswith("pg17"):
+            return 0x6A3D9A
         tuned = self.cfg.get(cid, {}).get("tuned")
         if cid.startswith("pg18") and self.is_async(cid):
             return 0x1B6E2A if tuned else 0x3AA655
@@ -221,8 +228,12 @@ class Report:
               f"{min(loads):.2f}–{max(loads):.2f} during the runs, median "
               f"{statistics.median(loads):.2f} (start {' '.join(m.get('loadavg_start', []))}, "
               f"end {' '.join(ex.get('loadavg_end', []))}) |")
-        p15, p18 = st.get("pg15", {}), st.get("pg18", {})
+        p15, p17, p18 = st.get("pg15", {}), st.get("pg17", {}), st.get("pg18", {})
         w(f"| PostgreSQL 15 | {p15.get('server_version')}, Debian's package |")
+        if p17:
+            w(f"| PostgreSQL 17 | {p17.get('server_version')}, Debian 13 (trixie)'s package, "
+              f"run in a trixie root file system made by test/debian_chroot.sh: "
+              f"{self.build.get('pg17_chroot', '?')} |")
         if p18:
             w(f"| PostgreSQL 18 | {p18.get('server_version')}, built from Debian's source package: "
               f"{self.build.get('pg18_build', '?')} |")
@@ -234,6 +245,10 @@ class Report:
           + f"), .so sha256 {self.build.get('pg_asyncscan_so_sha256', '?')[:16]}…"
           + (f" (for PostgreSQL 18: {self.build['pg_asyncscan_pg18_so_sha256'][:16]}…, built "
              f"from the same tree)" if self.build.get("pg_asyncscan_pg18_so_sha256") else "")
+          + (f" (for PostgreSQL 17: {self.build['pg_asyncscan_pg17_so_sha256'][:16]}…, built "
+             f"from the same tree in the trixie root, gcc {self.build.get('pg17_gcc', '?')}, "
+             f"liburing {self.build.get('pg17_liburing', '?')})"
+             if self.build.get("pg_asyncscan_pg17_so_sha256") else "")
           + f", liburing "
           f"{self.build.get('liburing', '?')}, gcc {self.build.get('gcc', '?')} |")
         w()
@@ -244,22 +259,28 @@ class Report:
         keys = ["shared_buffers", "max_parallel_workers_per_gather", "jit",
                 "effective_io_concurrency", "maintenance_io_concurrency",
                 "synchronize_seqscans", "data_checksums", "autovacuum", "fsync", "huge_pages"]
-        w("| setting | PostgreSQL 15 | PostgreSQL 18 |")
-        w("|---|---|---|")
-        for k in keys:
-            w(f"| {k} | {p15.get(k)} | {p18.get(k, '–')} |")
+        # a PostgreSQL 17 column when the run had it
+        def c17(v):
+            return f" {v} |" if p17 else ""
+        w("| setting | PostgreSQL 15 | PostgreSQL 18 |" + c17("PostgreSQL 17"))
+        w("|---|---|---|" + c17("---"))
+        for k in keys + (["io_combine_limit"] if p17 else []):
+            w(f"| {k} | {p15.get(k, '–')} | {p18.get(k, '–')} |" + c17(p17.get(k, '–')))
         for k in ["io_method", "io_workers", "io_combine_limit", "io_max_combine_limit",
                   "io_max_concurrency"]:
-            if k in p18:
+            if k in p18 and not (p17 and k == "io_combine_limit"):  # a row above
                 v = p18[k] if k != "io_method" else "sync / worker / io_uring (one restart each)"
-                w(f"| {k} | – | {v} (default) |" if k != "io_method" else f"| {k} | – | {v} |")
+                w((f"| {k} | – | {v} (default) |" if k != "io_method" else f"| {k} | – | {v} |")
+                  + c17("–"))
         for k, v in p15.items():
             if k.startswith("pg_asyncscan.") and k != "pg_asyncscan.io_method":
-                v18 = p18.get(k)
+                v18, v17 = p18.get(k), p17.get(k)
                 w(f"| {k} | {v} (default unless a configuration sets it) | "
-                  + (f"{v18} (default unless a configuration sets it)" if v18 else "–") + " |")
+                  + (f"{v18} (default unless a configuration sets it)" if v18 else "–") + " |"
+                  + c17(v17 or "–"))
         w(f"| shared_preload_libraries | {p15.get('shared_preload_libraries')} | "
-          f"{p18.get('shared_preload_libraries') or '–'} |")
+          f"{p18.get('shared_preload_libraries') or '–'} |"
+          + c17(p17.get('shared_preload_libraries') or '–'))
         w()
         if any(self.is_async(c) and c.startswith("pg18") for c in self.cfg):
             w("PostgreSQL 18 + pg_asyncscan rows (\"PG18 AsyncSeqScan ...\") run on the "
@@ -270,6 +291,13 @@ class Report:
               "`io_method` (EXPLAIN: `buffered-by=server io_method=worker`). "
               "PostgreSQL 18's own Seq Scan rows run with "
               "pg_asyncscan loaded and `pg_asyncscan.enabled = off`, as PostgreSQL 15's.")
+            w()
+        if p17:
+            w("PostgreSQL 17 rows: its own Seq Scan (a read stream with combined reads, "
+              "issued synchronously) with pg_asyncscan loaded and `pg_asyncscan.enabled = "
+              "off`, and AsyncSeqScan with the extension's defaults (\"PG17 AsyncSeqScan "
+              "(defaults)\"). The server runs from Debian 13's package in a chroot, on the "
+              "same disk, with the same settings and its own data directory.")
             w()
         w("Also: `max_wal_size = 8GB`, `checkpoint_timeout = 1h` (no checkpoint during "
           "a run), autovacuum off (tables are `VACUUM (FREEZE, ANALYZE)`d before every "
@@ -347,27 +375,30 @@ class Report:
         w = self.w
         base18 = "pg18_uring"
         has18 = any(c == base18 for c in g["configs"])
+        has17 = "pg17_seqscan" in g["configs"]
         w("| configuration | median ms | min–max ms | IQR ms | vs PG15 Seq Scan | "
-          "vs PG18 io_uring | backend CPU | other CPU | bound |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+          "vs PG18 io_uring | " + ("vs PG17 Seq Scan | " if has17 else "")
+          + "backend CPU | other CPU | bound |")
+        w("|---|---:|---:|---:|---:|---:|" + ("---:|" if has17 else "") + "---:|---:|---|")
         for cid in g["configs"]:
             c = self.case(gid, cid)
             if not c:
                 continue
             r1 = self.ratio(gid, cid, "pg15_seqscan")
             r2 = self.ratio(gid, cid, base18) if has18 else None
+            r3 = f"{fratio(self.ratio(gid, cid, 'pg17_seqscan'))} | " if has17 else ""
             name = self.label(cid)
-            if cid in ("pg15_seqscan", base18):
+            if cid in ("pg15_seqscan", base18, "pg17_seqscan"):
                 name = f"**{name}**"
             w(f"| {name} | {fnum(c['med'])} | {fnum(c['min'])}–{fnum(c['max'])} | "
-              f"{fnum(c['q3'] - c['q1'])} | {fratio(r1)} | {fratio(r2)} | "
+              f"{fnum(c['q3'] - c['q1'])} | {fratio(r1)} | {fratio(r2)} | {r3}"
               f"{fnum(c['be'] * 100 if c['be'] is not None else None)}% | "
               f"{fnum(c['other'] * 100 if c['other'] is not None else None)}% | "
               f"{self.bound(c)} |")
         if has18 and not any(self.is_async(c) and c.startswith("pg18")
                              for c in g["configs"]):
             w("| PG18 AsyncSeqScan (pg_asyncscan on PostgreSQL 18) | not in this run | | | "
-              "| | | | |")
+              "| | | | |" + (" |" if has17 else ""))
         w()
 
     def bar_plot(self, gid, title, ylabel="ms"):
@@ -694,7 +725,7 @@ plot {", ".join(plots)}
         # warm: each AsyncSeqScan against the Seq Scan it replaces, on the
         # same server (PG15's; PG18's with the same io_method, worker)
         noisy = []
-        for ver in ("pg15", "pg18"):
+        for ver in ("pg15", "pg17", "pg18"):
             worst = None
             viol = []
             bases = set()
@@ -745,6 +776,10 @@ plot {", ".join(plots)}
                 r = self.ratio(gid, cid, "pg15_seqscan")
                 if r is not None:
                     parts.append(f"{self.short(cid)} {r:.2f}x")
+            # PostgreSQL 17's rows against 17's own Seq Scan
+            r17 = self.ratio(gid, "pg17_async", "pg17_seqscan")
+            if r17 is not None:
+                parts.append(f"{self.short('pg17_async')} {r17:.2f}x of 17 Seq Scan")
             b = self.case(gid, "pg15_seqscan")
             if parts and b:
                 lines.append(f"- {what}, 1 client (PG15 Seq Scan {b['med']:,.0f} ms): "

@@ -6,7 +6,9 @@
 # Runs the whole matrix (Seq Scan and AsyncSeqScan on PostgreSQL 15 with
 # every io_method, direct_io off/on and tuned settings; PostgreSQL 18's own
 # Seq Scan with io_method = sync, worker, io_uring as the anchor, and
-# AsyncSeqScan on PostgreSQL 18 beside it; cache cold, OS-warm and
+# AsyncSeqScan on PostgreSQL 18 beside it; PostgreSQL 17's own Seq Scan and
+# AsyncSeqScan (defaults) on 17 in the 1-client cold, warm and hot groups;
+# cache cold, OS-warm and
 # shared-buffer-hot; 1, 2 and 4 clients; slow storage through
 # test/tools/slowfs at 0.5 ms and 2 ms per read request; OLTP at a fixed
 # rate next to a scanning client) and writes report.md, results.json and
@@ -21,7 +23,7 @@
 #   --only LIST       only these groups (ids or prefixes: hot, warm-c1,
 #                     cold, slow500, slow2000, mixed)
 #   --configs LIST    only these configurations (bench/matrix.py --list)
-#   --skip LIST       leave out: pg18, slow, mixed
+#   --skip LIST       leave out: pg17, pg18, slow, mixed
 #   --ref REF         build pg_asyncscan from git REF (git archive) instead
 #                     of the working tree
 #   --no-build        reuse the pg_asyncscan.so of the previous run
@@ -31,15 +33,19 @@
 #                     results.json, measure nothing
 #   --clean           stop and remove everything under the work directory
 #                     (clusters, data, slowfs mount); keeps the PostgreSQL 18
-#                     build; then exit
+#                     build and the PostgreSQL 17 root; then exit
 #
 # Needs root (drop_caches, apt-get, mounting slowfs); servers, initdb and
 # slowfs run as the postgres user.  Work directory (clusters, data, kept
 # between runs): /var/tmp/pg_asyncscan-bench; PostgreSQL 18 build
-# (test/build_pg.sh 18 --flavor bench) and slowfs binary:
-# /var/cache/pg_asyncscan-bench (built once).  Ports 5491
-# (PostgreSQL 15) and 5492 (PostgreSQL 18).  The servers are stopped and
-# slowfs unmounted when the script ends, however it ends.
+# (test/build_pg.sh 18 --flavor bench), PostgreSQL 17 (Debian trixie's
+# package in a root file system made by test/debian_chroot.sh; the 17
+# server runs there, with the work directory bound at the same path) and
+# slowfs binary: /var/cache/pg_asyncscan-bench (made once).  Ports 5491
+# (PostgreSQL 15), 5492 (PostgreSQL 18) and 5493 (PostgreSQL 17).  The
+# servers are stopped and slowfs unmounted when the script ends, however it
+# ends; the 17 server's mounts exist only in its own mount namespace and go
+# with it.
 #
 # Environment: BENCH_WORK, BENCH_CACHE override the two directories.
 
@@ -117,8 +123,19 @@ PG18_CONFIG=$PG18_DIR/bin/pg_config
 SLOWFS_BIN=$CACHE/slowfs/slowfs
 LIBDIR=$WORK/lib
 LIBDIR18=$WORK/lib18
+LIBDIR17=$WORK/lib17
+PG17_BINDIR=/usr/lib/postgresql/17/bin
 USE_PG18=1
 [[ ",$SKIP," == *",pg18,"* ]] && USE_PG18=0
+USE_PG17=1
+[[ ",$SKIP," == *",pg17,"* ]] && USE_PG17=0
+
+# in_pg17_root CMD... -- run CMD (as root) in the PostgreSQL 17 root, with
+# $WORK at the same path
+in_pg17_root()
+{
+	bash "$ROOT/test/debian_chroot.sh" run 17 --cache "$CACHE" --bind "$WORK" -- "$@"
+}
 
 # stop_everything -- our servers (only those whose data directory is under
 # $WORK) and our slowfs mount; never fails
@@ -134,6 +151,13 @@ stop_everything()
 			runuser -u postgres -- "$pg_ctl" -D "$d" -m immediate -w -t 30 stop \
 				>/dev/null 2>&1 || true
 	done
+	d=$WORK/pg17/data
+	if [ -f "$d/postmaster.pid" ] && [ -x "$CACHE/pg17-trixie/root$PG17_BINDIR/pg_ctl" ]; then
+		in_pg17_root runuser -u postgres -- "$PG17_BINDIR/pg_ctl" -D "$d" -m fast -w \
+			-t 60 stop >/dev/null 2>&1 ||
+			in_pg17_root runuser -u postgres -- "$PG17_BINDIR/pg_ctl" -D "$d" \
+				-m immediate -w -t 30 stop >/dev/null 2>&1 || true
+	fi
 	if grep -qs " $WORK/slowfs-mnt " /proc/self/mountinfo; then
 		runuser -u postgres -- fusermount3 -u "$WORK/slowfs-mnt" 2>/dev/null ||
 			fusermount3 -uz "$WORK/slowfs-mnt" 2>/dev/null || true
@@ -142,7 +166,7 @@ stop_everything()
 
 if [ "$CLEAN" = 1 ]; then
 	stop_everything
-	asyncscan_log "removing $WORK (the PostgreSQL 18 build in $CACHE stays)"
+	asyncscan_log "removing $WORK (the PostgreSQL 18 build and 17 root in $CACHE stay)"
 	rm -rf "$WORK"
 	exit 0
 fi
@@ -193,6 +217,12 @@ if [ "$USE_PG18" = 1 ]; then
 		asyncscan_die "PostgreSQL 18 build failed (test/build_pg.sh)"
 fi
 
+# --- PostgreSQL 17 (Debian trixie's package, in a chroot; made once) --------
+if [ "$USE_PG17" = 1 ]; then
+	bash "$ROOT/test/debian_chroot.sh" prepare 17 --cache "$CACHE" ||
+		asyncscan_die "the PostgreSQL 17 root could not be made (test/debian_chroot.sh)"
+fi
+
 # --- slowfs (built when its source changed) --------------------------------
 if [[ ",$SKIP," != *",slow,"* ]]; then
 	sum=$(sha256sum "$ROOT/test/tools/slowfs.c" | cut -d' ' -f1)
@@ -238,6 +268,7 @@ if [ "$BUILD" = 1 ]; then
 	fi
 	chown -R postgres: "$WORK/build"
 	[ "$USE_PG18" = 1 ] && cp -a "$SRC" "$WORK/build/src18"
+	[ "$USE_PG17" = 1 ] && cp -a "$SRC" "$WORK/build/src17"
 	asyncscan_log "building pg_asyncscan for PostgreSQL 15"
 	asyncscan_as_pg make -C "$SRC" -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >/dev/null ||
 		asyncscan_die "pg_asyncscan build failed"
@@ -253,6 +284,20 @@ if [ "$BUILD" = 1 ]; then
 		install -m 644 "$WORK/build/src18/pg_asyncscan.control" \
 			"$WORK/build/src18"/pg_asyncscan--*.sql \
 			"$("$PG18_CONFIG" --sharedir)/extension/"
+	fi
+	if [ "$USE_PG17" = 1 ]; then
+		# built and installed in the root (its compiler and liburing); as
+		# on 15 the preloaded copy is the private one, the installed one
+		# serves CREATE EXTENSION
+		asyncscan_log "building pg_asyncscan for PostgreSQL 17 (in the trixie root)"
+		in_pg17_root runuser -u postgres -- make -C "$WORK/build/src17" -s -j"$(nproc)" \
+			PG_CONFIG="$PG17_BINDIR/pg_config" >/dev/null ||
+			asyncscan_die "pg_asyncscan build for PostgreSQL 17 failed"
+		in_pg17_root make -C "$WORK/build/src17" -s install \
+			PG_CONFIG="$PG17_BINDIR/pg_config" >/dev/null ||
+			asyncscan_die "pg_asyncscan install into the PostgreSQL 17 root failed"
+		mkdir -p "$LIBDIR17"
+		install -m 755 "$WORK/build/src17/pg_asyncscan.so" "$LIBDIR17/pg_asyncscan.so"
 	fi
 	if [ ! -f "$("$PG_CONFIG" --sharedir)/extension/pg_asyncscan.control" ]; then
 		asyncscan_log "pg_asyncscan not installed yet: make install"
@@ -270,6 +315,10 @@ if [ "$BUILD" = 1 ]; then
 	} >"$WORK/lib/build.txt"
 fi
 [ -f "$LIBDIR/pg_asyncscan.so" ] || asyncscan_die "no $LIBDIR/pg_asyncscan.so: run without --no-build"
+if [ "$USE_PG17" = 1 ]; then
+	[ -f "$LIBDIR17/pg_asyncscan.so" ] ||
+		asyncscan_die "no $LIBDIR17/pg_asyncscan.so: run without --no-build"
+fi
 if [ "$USE_PG18" = 1 ]; then
 	[ -f "$LIBDIR18/pg_asyncscan.so" ] ||
 		asyncscan_die "no $LIBDIR18/pg_asyncscan.so: run without --no-build"
@@ -285,6 +334,13 @@ fi
 	echo "gcc=$(gcc -dumpfullversion 2>/dev/null)"
 	echo "pg15_package=$(dpkg-query -W -f='${Version}' "postgresql-$PG_MAJOR" 2>/dev/null)"
 	[ -f "$PG18_DIR/.built" ] && sed 's/^/pg18_build=/' "$PG18_DIR/.built"
+	if [ "$USE_PG17" = 1 ]; then
+		echo "pg_asyncscan_pg17_so_sha256=$(sha256sum "$LIBDIR17/pg_asyncscan.so" | cut -d' ' -f1)"
+		echo "pg17_chroot=$(head -n 1 "$CACHE/pg17-trixie/.built")"
+		# shellcheck disable=SC2016  # dpkg-query's own ${FIELD} syntax
+		echo "pg17_liburing=$(in_pg17_root dpkg-query -W -f='${Version}' liburing2 2>/dev/null)"
+		echo "pg17_gcc=$(in_pg17_root gcc -dumpfullversion 2>/dev/null)"
+	fi
 	echo "slowfs_sha256=$(sha256sum "$ROOT/test/tools/slowfs.c" | cut -d' ' -f1)"
 	echo "bench_commit=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null)"
 	echo "command=bash bench/run.sh ${ORIG_ARGS[*]}"
@@ -293,7 +349,8 @@ fi
 # --- the matrix -----------------------------------------------------------------
 # in the background, so that a signal to this script is handled at once
 python3 "$HERE/matrix.py" --mode "$MODE" --out "$OUT" --lib "$LIBDIR" \
-	--pg18 "$PG18_DIR" --lib18 "$LIBDIR18" --workdir "$WORK" "${PYARGS[@]}" &
+	--pg18 "$PG18_DIR" --lib18 "$LIBDIR18" --pg17-cache "$CACHE" --lib17 "$LIBDIR17" \
+	--workdir "$WORK" "${PYARGS[@]}" &
 PY_PID=$!
 rc=0
 wait "$PY_PID" || rc=$?

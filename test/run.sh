@@ -1,18 +1,25 @@
 #!/bin/bash
 # test/run.sh -- the full pg_asyncscan test suite on a fresh Debian 12 machine.
 #
-#   bash test/run.sh                 PostgreSQL 15 and 18 (what CI and README run)
-#   bash test/run.sh --all-majors    15, 16, 17 and 18 (16 and 17 fail to
-#                                    build where Debian's archive does not
-#                                    serve their source: see below)
+#   bash test/run.sh                 PostgreSQL 15, 17 and 18 (what CI and
+#                                    README run)
+#   bash test/run.sh --all-majors    15, 16, 17 and 18 (16 cannot be had:
+#                                    see below)
 #   bash test/run.sh --majors 17,18  the majors listed
 #   bash test/run.sh --quick         skip installcheck-large (the table larger
 #                                    than one 1 GB segment, the slow part)
 #
 # Runs as root (re-executes itself through sudo otherwise).  For each major
-# it installs or builds that PostgreSQL (15: Debian 12's packages; 17 and 18:
-# built once by test/build_pg.sh from Debian's source packages, with
-# assertions and TAP support, into /var/cache/pg_asyncscan, reused later),
+# it gets that PostgreSQL (test/lib.sh: asyncscan_use_major):
+#   15  Debian 12's own packages;
+#   17  Debian 13 (trixie)'s own binary packages, in a trixie root file
+#       system that test/debian_chroot.sh makes once in
+#       /var/cache/pg_asyncscan/pg17-trixie (2-5 minutes, reused later);
+#       this script then runs itself inside that root ("--majors 17" there,
+#       where 17 is the system's own major) and takes over its results;
+#   18  built once by test/build_pg.sh from Debian's source package, with
+#       assertions and TAP support, into /var/cache/pg_asyncscan/pg18
+#       (5-10 minutes, reused later);
 # builds the extension from a copy of this tree in a temporary directory and
 # installs it, starts a throwaway cluster (data checksums, Unix socket only)
 # as the postgres user, and runs against it
@@ -24,15 +31,25 @@
 # diffs, TAP logs and server log tail and exits 1.  Clusters are stopped and
 # temporary directories removed on every exit, unless KEEP=1.
 #
+# Skipped tests: before the suites it finds out whether the postgres user
+# can mount a FUSE file system (the slowfs tests) and set up an io_uring
+# here, and says so.  A TAP test skipped for a reason this machine does not
+# have (FUSE usable but a slowfs test skipped, io_uring usable but an
+# io_uring test skipped, a reason it does not know) counts as FAILED; one
+# that cannot run here counts as skipped, and the closing line says
+# "N passed, N failed, N skipped".
+#
 # PostgreSQL 16 is in none of Debian's suites any more (bookworm has 15,
 # trixie 17, unstable 18), so test/build_pg.sh cannot fetch its source; a
-# major that cannot be built counts as one failure ("pgNN build") and the
+# major that cannot be had counts as one failure ("pgNN build") and the
 # other majors still run.
 #
 # Environment: KEEP=1 keeps the work directories; PORT (default 54321) is
 # the first port tried for the cluster; SUITE_TIMEOUT (seconds, default
 # 900) bounds each suite; ASYNCSCAN_SOAK_SECONDS bounds the randomised soak
-# (test/t/071_soak.pl, default 120).
+# (test/t/071_soak.pl, default 120).  ASYNCSCAN_RESULTS_FILE (set by the
+# run that starts this one inside a chroot): where to write the results for
+# it.
 
 set -Eeuo pipefail
 
@@ -42,7 +59,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 . "$HERE/lib.sh"
 
 QUICK=0
-MAJORS="15 18"
+MAJORS="15 17 18"
 while [ $# -gt 0 ]; do
 	case $1 in
 		--quick) QUICK=1 ;;
@@ -69,42 +86,163 @@ asyncscan_require_root "$0" "$@"
 START_TIME=$(date +%s)
 KEEP=${KEEP:-0}
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-900}
+RESULTS_FILE=${ASYNCSCAN_RESULTS_FILE:-}
 WORK=
 DATA=
 SUITE_PGID=
+CHROOT_PID=
+# background preparations of majors (see the end): pid and log per major
+declare -A PREP_PID=() PREP_LOG=()
 
 cleanup()
 {
 	local rc=$?
 	set +e
-	trap - EXIT INT TERM
+	# a second INT or TERM must not cut the clean-up short
+	trap '' INT TERM
+	trap - EXIT
 	if [ -n "$SUITE_PGID" ]; then
 		kill -TERM -- "-$SUITE_PGID" 2>/dev/null
 		sleep 1
 	fi
-	if [ -n "${ASYNCSCAN_BUILD_PID:-}" ]; then
-		# its own process group (setsid): make and the compilers go too
-		kill -TERM -- "-$ASYNCSCAN_BUILD_PID" 2>/dev/null
-	fi
-	[ -n "${BUILD_LOG:-}" ] && rm -f "$BUILD_LOG"
+	[ -n "$CHROOT_PID" ] && stop_chroot_run
+	local pid f
+	for pid in "${PREP_PID[@]}"; do
+		# each in its own process group (setsid): make, the compilers,
+		# debootstrap and apt-get go too
+		kill -TERM -- "-$pid" 2>/dev/null
+	done
+	for f in "${PREP_LOG[@]}"; do rm -f "$f"; done
 	asyncscan_release_work
 	exit "$rc"
+}
+
+# stop_chroot_run -- end the run of this script inside a chroot
+# (run_major_in_chroot): SIGTERM to the chroot's first process, which passes
+# it on to the inner run (it stops its servers and removes its work
+# directory); after 120 s SIGKILL, which ends every process in the
+# chroot's PID namespace.  Its mounts go with its namespace.
+stop_chroot_run()
+{
+	local init i
+	init=$(pgrep -P "$CHROOT_PID" || true)
+	[ -n "$init" ] && kill -TERM "$init" 2>/dev/null
+	for i in $(seq 120); do
+		kill -0 "$CHROOT_PID" 2>/dev/null || break
+		sleep 1
+	done
+	if kill -0 "$CHROOT_PID" 2>/dev/null; then
+		echo "the run in the chroot did not end in 120 s: killing it"
+		init=$(pgrep -P "$CHROOT_PID" || true)
+		[ -n "$init" ] && kill -KILL "$init" 2>/dev/null
+		wait "$CHROOT_PID" 2>/dev/null
+	fi
+	CHROOT_PID=
 }
 asyncscan_trap_cleanup cleanup
 
 # --- packages ---------------------------------------------------------------
+# (debootstrap now, not in the background next to test/build_pg.sh's
+# apt-get)
+for major in $MAJORS; do
+	if [ "$(asyncscan_major_source "$major")" = chroot ]; then
+		ASYNCSCAN_PACKAGES+=(debootstrap)
+		break
+	fi
+done
 asyncscan_install_deps
-# the fault tests mount test/tools/slowfs as the postgres user
-if [ -c /dev/fuse ]; then chmod 666 /dev/fuse; fi
 
 # --- the suites -------------------------------------------------------------
 SUITE_NAMES=()
 SUITE_PASSED=()
 SUITE_FAILED=()
+SUITE_SKIPPED=()
+SUITE_NOTES=()
 TOTAL_PASSED=0
 TOTAL_FAILED=0
+TOTAL_SKIPPED=0
 TAP_FAILED_FILES=
 RELIABILITY=()
+SKIP_REPORT=()
+# why FUSE and io_uring cannot be used here (empty: they can; probe_machine)
+FUSE_UNUSABLE=
+IO_URING_UNUSABLE=
+
+# record_suite NAME PASSED FAILED SKIPPED [NOTE] -- one line of the summary
+record_suite()
+{
+	SUITE_NAMES+=("$1")
+	SUITE_PASSED+=("$2")
+	SUITE_FAILED+=("$3")
+	SUITE_SKIPPED+=("$4")
+	SUITE_NOTES+=("${5:-}")
+	TOTAL_PASSED=$((TOTAL_PASSED + $2))
+	TOTAL_FAILED=$((TOTAL_FAILED + $3))
+	TOTAL_SKIPPED=$((TOTAL_SKIPPED + $4))
+}
+
+# probe_machine DIR -- can the postgres user use FUSE and io_uring here
+# (test/lib.sh)?  The TAP tests skip what cannot run; run_suite holds
+# every skip against these answers.
+probe_machine()
+{
+	mkdir -p "$1"
+	chown postgres: "$1"
+	if FUSE_UNUSABLE=$(asyncscan_probe_fuse "$1"); then
+		asyncscan_log "FUSE: usable (slowfs mounts as postgres): the slowfs tests must run"
+	else
+		asyncscan_log "FUSE: NOT usable here ($FUSE_UNUSABLE): the slowfs tests" \
+			"(021, 030, 050) will be skipped"
+	fi
+	if IO_URING_UNUSABLE=$(asyncscan_probe_io_uring "$1"); then
+		asyncscan_log "io_uring: usable by the postgres user: the io_uring tests must run"
+	else
+		asyncscan_log "io_uring: NOT usable here ($IO_URING_UNUSABLE): the io_uring" \
+			"tests will be skipped"
+	fi
+}
+
+# skip_excuse REASON -- is a TAP test skipped for REASON one that cannot
+# run here?  Prints why it cannot and returns 0; returns 1 when this
+# machine could have run it.  These are the reasons the TAP tests give
+# (grep "skip" test/t test/perl); a reason not listed here is never
+# excused, so a new skip in a test must be added here to be accepted.
+skip_excuse()
+{
+	case $1 in
+		*io_uring*)
+			[ -n "$IO_URING_UNUSABLE" ] && echo "io_uring: $IO_URING_UNUSABLE"
+			;;
+		*'exist from PostgreSQL 18 on'*)
+			[ "$PG_MAJOR" -lt 18 ] && echo "PostgreSQL $PG_MAJOR"
+			;;
+		*[Ff][Uu][Ss][Ee]* | *slowfs*)
+			[ -n "$FUSE_UNUSABLE" ] && echo "FUSE: $FUSE_UNUSABLE"
+			;;
+		*'ps is not installed'*)
+			! command -v ps >/dev/null 2>&1 && echo "no ps"
+			;;
+		*) return 1 ;;
+	esac
+}
+
+# tap_skips OUTPUT -- the skips in the output of prove --directives, one
+# per line: FILE<TAB>all<TAB>REASON for a file skipped entirely ("FILE ..
+# skipped: REASON"), FILE<TAB>one<TAB>REASON for each test skipped inside a
+# file ("ok N # skip REASON", under the file's "FILE .. " line)
+tap_skips()
+{
+	awk '
+		/^[^ ]+\.pl \.+/ { file = $1 }
+		/^[^ ]+\.pl \.+ skipped: / {
+			r = $0; sub(/^[^ ]+\.pl \.+ skipped: /, "", r)
+			print file "\tall\t" r; next
+		}
+		/^(not )?ok [0-9]+ # [Ss][Kk][Ii][Pp]/ {
+			r = $0; sub(/^(not )?ok [0-9]+ # [Ss][Kk][Ii][Pp] ?/, "", r)
+			print file "\tone\t" r
+		}' "$1"
+}
 
 # print_failure_details SUITE -- what a developer needs to see
 print_failure_details()
@@ -153,10 +291,11 @@ print_failure_details()
 }
 
 # run_suite NAME KIND MAKE-ARGS... -- run one make target as postgres, count
-# test files passed and failed from its output, record them.
+# tests (pg_regress) or test files (prove) passed, failed and skipped from
+# its output, record them.
 run_suite()
 {
-	local name=$1 kind=$2 out rc passed=0 failed=0 total files bad
+	local name=$1 kind=$2 out rc passed=0 failed=0 skipped=0 note='' total files bad
 	shift 2
 	out=$LOGS/$name.out
 	echo
@@ -202,6 +341,7 @@ run_suite()
 			if files=$(grep -oE '^Files=[0-9]+' "$out" | grep -oE '[0-9]+'); then
 				failed=$(printf '%s' "$TAP_FAILED_FILES" | grep -c . || true)
 				passed=$((files - failed))
+				count_tap_skips "$out"
 			fi
 			;;
 	esac
@@ -211,15 +351,11 @@ run_suite()
 		echo "suite $name: make exited with status $rc"
 		failed=1
 	fi
-	if [ "$rc" -eq 0 ] && [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+	if [ "$rc" -eq 0 ] && [ "$((passed + failed + skipped))" -eq 0 ]; then
 		echo "suite $name: no test ran"
 		failed=1
 	fi
-	SUITE_NAMES+=("pg$PG_MAJOR $name")
-	SUITE_PASSED+=("$passed")
-	SUITE_FAILED+=("$failed")
-	TOTAL_PASSED=$((TOTAL_PASSED + passed))
-	TOTAL_FAILED=$((TOTAL_FAILED + failed))
+	record_suite "pg$PG_MAJOR $name" "$passed" "$failed" "$skipped" "$note"
 	# the figures the TAP tests print for README's "Reliability" table
 	RELIABILITY+=("$(sed -n "s/^# reliability: /pg$PG_MAJOR: /p" "$out")")
 	if [ "$failed" -ne 0 ]; then
@@ -229,19 +365,60 @@ run_suite()
 	fi
 }
 
+# count_tap_skips OUTPUT -- (run_suite, prove) move the test files skipped
+# entirely from "passed" to "skipped", and every file with a skip that
+# skip_excuse does not excuse to "failed"; note the tests skipped inside
+# passing files; list every skip for the summary.
+count_tap_skips()
+{
+	local file scope reason excuse what n_one=0 unexcused=()
+	while IFS=$'\t' read -r file scope reason; do
+		what="pg$PG_MAJOR $file skipped"
+		[ "$scope" = one ] && what="pg$PG_MAJOR $file: a test skipped"
+		if excuse=$(skip_excuse "$reason"); then
+			SKIP_REPORT+=("$what: $reason (cannot run here: $excuse)")
+			[ "$scope" = one ] && n_one=$((n_one + 1))
+		else
+			SKIP_REPORT+=("$what: $reason (FAILED: this machine can run it)")
+			echo "UNEXPECTED SKIP pg$PG_MAJOR $file: $reason (this machine can run it)"
+			unexcused+=("$file")
+		fi
+		if [ "$scope" = all ]; then
+			skipped=$((skipped + 1))
+			passed=$((passed - 1))
+		fi
+	done < <(tap_skips "$1")
+	[ "$n_one" -gt 0 ] && note="($n_one tests skipped inside passing files)"
+	[ ${#unexcused[@]} -gt 0 ] || return 0
+	for file in $(printf '%s\n' "${unexcused[@]}" | sort -u); do
+		if grep -qE "^$file \.+ skipped: " "$1"; then
+			skipped=$((skipped - 1))
+		elif printf '%s\n' "$TAP_FAILED_FILES" | grep -qxF "$file"; then
+			continue
+		else
+			passed=$((passed - 1))
+		fi
+		failed=$((failed + 1))
+		TAP_FAILED_FILES="$TAP_FAILED_FILES"$'\n'"$file"
+	done
+}
+
 # run_major MAJOR -- build and install the extension for MAJOR, start a
 # cluster, run every suite against it, stop it and remove its directory.
+# A major that runs in a chroot goes to run_major_in_chroot.
 run_major()
 {
 	echo
 	asyncscan_log "===== PostgreSQL $1 ====="
+	wait_for_preparation "$1"
 	asyncscan_use_major "$1" || {
-		SUITE_NAMES+=("pg$1 build")
-		SUITE_PASSED+=(0)
-		SUITE_FAILED+=(1)
-		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+		record_suite "pg$1 build" 0 1 0
 		return 0
 	}
+	if [ -n "$ASYNCSCAN_CHROOT" ]; then
+		run_major_in_chroot
+		return 0
+	fi
 
 	WORK=$(asyncscan_make_workdir "pg_asyncscan-test-pg$PG_MAJOR")
 	export ASYNCSCAN_PG_HOME=$WORK
@@ -253,6 +430,7 @@ run_major()
 	mkdir -p "$LOGS"
 	chown postgres: "$LOGS"
 
+	probe_machine "$WORK/probe"
 	asyncscan_log "copy tree to $SRC"
 	asyncscan_copy_tree "$ROOT" "$SRC"
 	asyncscan_build_install "$SRC"
@@ -275,7 +453,8 @@ run_major()
 	# regression test does not keep the isolation and TAP tests from running.
 	run_suite regress pg_regress installcheck ISOLATION= TAP_TESTS=
 	run_suite isolation pg_regress installcheck REGRESS= TAP_TESTS=
-	run_suite tap prove installcheck REGRESS= ISOLATION=
+	# --directives: prove shows each skipped test and its reason
+	run_suite tap prove installcheck REGRESS= ISOLATION= PROVE_FLAGS=--directives
 	if [ "$QUICK" = 1 ]; then
 		echo
 		asyncscan_log "--quick: skipping installcheck-large"
@@ -288,39 +467,149 @@ run_major()
 	DATA=
 }
 
-# Majors other than 15 that are not built yet are built in the background,
-# one after the other, niced, while the suite runs against the first
-# major: on a fresh machine that hides most of the 10 minutes a build takes.
-# asyncscan_use_major waits for that build (and reports its failure).
-to_build=
-for major in $MAJORS; do
-	[ "$major" = 15 ] || to_build="$to_build $major"
-done
-if [ -n "$to_build" ]; then
-	BUILD_LOG=$(mktemp /tmp/pg_asyncscan-build.XXXXXX)
-	asyncscan_log "building PostgreSQL$to_build in the background (log: $BUILD_LOG)"
-	# shellcheck disable=SC2016  # expanded by the inner bash
-	setsid nice -n 10 bash -c 'for m in $2; do bash "$1" "$m" --cache "$3"; done' \
-		_ "$HERE/build_pg.sh" "$to_build" "$ASYNCSCAN_PG_CACHE" \
-		>"$BUILD_LOG" 2>&1 </dev/null &
-	ASYNCSCAN_BUILD_PID=$!
-fi
+# run_major_in_chroot -- run this script inside the root that
+# test/debian_chroot.sh made for PG_MAJOR, where that major is the
+# system's own, with this tree bound read-only at the same path and a
+# work directory of ours as its /tmp; take over the suites it records in a
+# results file there.  Its own PID and mount namespaces: whatever it
+# leaves running is killed and whatever it mounts unmounted when it ends
+# (see stop_chroot_run for INT and TERM); one such run at a time
+# (--exclusive: it installs the extension into the root).
+run_major_in_chroot()
+{
+	local rc=0 kind name passed failed skipped note args envs var
+	WORK=$(asyncscan_make_workdir "pg_asyncscan-test-pg$PG_MAJOR-chroot")
+	chmod 1777 "$WORK"
+	args=(--majors "$PG_MAJOR")
+	[ "$QUICK" = 1 ] && args+=(--quick)
+	# a clean environment, with the settings of this script and the tests
+	# that are set here
+	envs=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+		KEEP="$KEEP" SUITE_TIMEOUT="$SUITE_TIMEOUT" ASYNCSCAN_RESULTS_FILE=/tmp/results)
+	for var in TERM CI PORT ASYNCSCAN_SOAK_SECONDS ASYNCSCAN_SOAK_SEED PG_TEST_SEED \
+		PG_TEST_EXTRA PG_TEST_TIMEOUT_DEFAULT; do
+		[ -n "${!var+set}" ] && envs+=("$var=${!var}")
+	done
+	asyncscan_log "running the suites inside $ASYNCSCAN_CHROOT (this tree bound" \
+		"read-only, /tmp there is $WORK)"
+	setsid bash "$HERE/debian_chroot.sh" run "$PG_MAJOR" --cache "$ASYNCSCAN_PG_CACHE" \
+		--pid --exclusive --tmp "$WORK" --bind-ro "$ROOT" -- \
+		env -i "${envs[@]}" bash "$ROOT/test/run.sh" "${args[@]}" </dev/null &
+	CHROOT_PID=$!
+	wait "$CHROOT_PID" || rc=$?
+	CHROOT_PID=
+	if [ -s "$WORK/results" ]; then
+		while IFS=$'\t' read -r kind name passed failed skipped note; do
+			case $kind in
+				suite) record_suite "$name" "$passed" "$failed" "$skipped" "$note" ;;
+				reliability) RELIABILITY+=("$name") ;;
+				skip) SKIP_REPORT+=("$name") ;;
+			esac
+		done <"$WORK/results"
+	else
+		echo "the run inside $ASYNCSCAN_CHROOT recorded no results (exit status $rc)"
+		record_suite "pg$PG_MAJOR chroot" 0 1 0
+	fi
+	asyncscan_release_work
+	WORK=
+}
 
+# The majors that are not this system's own are made ready in the
+# background while the suites run against the first major: test/build_pg.sh
+# builds 18 (and tries 16), one after the other, niced; test/debian_chroot.sh
+# makes 17's root, in a job of its own.  On a fresh machine that hides
+# most of the 10 minutes a build takes.  wait_for_preparation MAJOR (in
+# run_major) waits for the job that makes MAJOR and shows its log.
+start_preparations()
+{
+	local major to_build='' to_chroot=''
+	for major in $MAJORS; do
+		case $(asyncscan_major_source "$major") in
+			build) to_build="$to_build $major" ;;
+			chroot) to_chroot="$to_chroot $major" ;;
+		esac
+	done
+	if [ -n "$to_build" ]; then
+		start_preparation "building PostgreSQL$to_build" "$to_build" \
+			"$HERE/build_pg.sh" "{}" --cache "$ASYNCSCAN_PG_CACHE"
+	fi
+	if [ -n "$to_chroot" ]; then
+		start_preparation "making the Debian root file system for PostgreSQL$to_chroot" \
+			"$to_chroot" "$HERE/debian_chroot.sh" prepare "{}" --cache "$ASYNCSCAN_PG_CACHE"
+	fi
+}
+
+# start_preparation WHAT MAJORS SCRIPT ARGS... -- run "bash SCRIPT ARGS"
+# for each of MAJORS ({} in ARGS), in the background, in a process group of
+# its own
+start_preparation()
+{
+	local what=$1 majors=$2 log pid major
+	shift 2
+	log=$(mktemp /tmp/pg_asyncscan-prepare.XXXXXX)
+	asyncscan_log "$what in the background (log: $log)"
+	# shellcheck disable=SC2016  # expanded by the inner bash
+	setsid nice -n 10 bash -c 'majors=$1; shift
+		for m in $majors; do bash "${@//\{\}/$m}"; done' _ "$majors" "$@" \
+		>"$log" 2>&1 </dev/null &
+	pid=$!
+	for major in $majors; do
+		PREP_PID[$major]=$pid
+		PREP_LOG[$major]=$log
+	done
+}
+
+wait_for_preparation()
+{
+	local pid=${PREP_PID[$1]:-} log=${PREP_LOG[$1]:-} major
+	[ -n "$pid" ] || return 0
+	asyncscan_log "waiting for the background preparation of PostgreSQL $1 (log: $log)"
+	wait "$pid" || true
+	sed 's/^/    /' "$log"
+	# the other majors of the same job are ready too
+	for major in "${!PREP_PID[@]}"; do
+		[ "${PREP_PID[$major]}" = "$pid" ] && unset "PREP_PID[$major]"
+	done
+	for major in "${!PREP_LOG[@]}"; do
+		[ "${PREP_LOG[$major]}" = "$log" ] && unset "PREP_LOG[$major]"
+	done
+	rm -f "$log"
+}
+
+start_preparations
 for major in $MAJORS; do
 	run_major "$major"
 done
 
 # --- summary ----------------------------------------------------------------
 echo
-echo "===== pg_asyncscan test summary ($(($(date +%s) - START_TIME)) s) ====="
+where=
+[ -n "$RESULTS_FILE" ] && where=" inside the Debian $(asyncscan_debian_suite "$ASYNCSCAN_SYSTEM_MAJOR") root"
+echo "===== pg_asyncscan test summary$where ($(($(date +%s) - START_TIME)) s) ====="
 for i in "${!SUITE_NAMES[@]}"; do
-	printf '  %-15s %3d passed, %d failed\n' "${SUITE_NAMES[$i]}" \
-		"${SUITE_PASSED[$i]}" "${SUITE_FAILED[$i]}"
+	printf '  %-15s %3d passed, %d failed, %d skipped%s\n' "${SUITE_NAMES[$i]}" \
+		"${SUITE_PASSED[$i]}" "${SUITE_FAILED[$i]}" "${SUITE_SKIPPED[$i]}" \
+		"${SUITE_NOTES[$i]:+ ${SUITE_NOTES[$i]}}"
 done
+if [ ${#SKIP_REPORT[@]} -gt 0 ]; then
+	echo "skipped:"
+	printf '  %s\n' "${SKIP_REPORT[@]}"
+fi
 if [ ${#RELIABILITY[@]} -gt 0 ]; then
 	echo "reliability figures (README \"Reliability\"):"
 	printf '%s\n' "${RELIABILITY[@]}" | sed '/^$/d; s/^/  /'
 fi
 [ "$QUICK" = 1 ] && echo "  (--quick: installcheck-large not run)"
-echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped"
+if [ -n "$RESULTS_FILE" ]; then
+	# for the run that started this one (run_major_in_chroot)
+	{
+		for i in "${!SUITE_NAMES[@]}"; do
+			printf 'suite\t%s\t%s\t%s\t%s\t%s\n' "${SUITE_NAMES[$i]}" "${SUITE_PASSED[$i]}" \
+				"${SUITE_FAILED[$i]}" "${SUITE_SKIPPED[$i]}" "${SUITE_NOTES[$i]}"
+		done
+		printf '%s\n' "${RELIABILITY[@]}" | sed '/^$/d; s/^/reliability\t/'
+		[ ${#SKIP_REPORT[@]} -eq 0 ] || printf 'skip\t%s\n' "${SKIP_REPORT[@]}"
+	} >"$RESULTS_FILE"
+fi
 [ "$TOTAL_FAILED" -eq 0 ]
