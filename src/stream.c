@@ -151,6 +151,8 @@ struct AsyncScanStream
 									 * one by one */
 	int			undecided_run;	/* private pages in a row that could not be
 								 * judged */
+	bool		checked_out;	/* the page handed out last is a private
+								 * copy whose tuples the consumer judges */
 	bool		cached_mode;	/* reading page by page through shared
 								 * buffers, no look-ahead */
 	int			hit_run;		/* blocks in a row classified as in shared
@@ -440,6 +442,13 @@ asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
 	}
 	release_consumed_reads(stream);
 
+	/* the consumer judged the last private copy without falling back */
+	if (stream->checked_out)
+	{
+		stream->checked_out = false;
+		stream->undecided_run = 0;
+	}
+
 	CHECK_FOR_INTERRUPTS();
 
 	if (stream->cached_mode && stream->window_count == 0)
@@ -547,6 +556,7 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 			page->page = copy;
 			page->buffer = InvalidBuffer;
 			page->all_visible = false;
+			stream->checked_out = true;
 			return;
 		case DIRECT_BAD_PAGE:
 			stream->stats->rejected_bad_page++;
@@ -599,6 +609,7 @@ asyncscan_stream_reread_buffered(AsyncScanStream *stream, AsyncScanPage *page)
 	Assert(!BufferIsValid(page->buffer) && !page->all_visible);
 	Assert(stream->have_yielded && stream->last_yielded == page->blkno);
 
+	stream->checked_out = false;
 	stream->stats->pages_direct--;
 	stream->stats->pages_direct_checked--;
 	stream->stats->rejected_undecided++;
