@@ -454,7 +454,7 @@ run_major()
 	run_suite regress pg_regress installcheck ISOLATION= TAP_TESTS=
 	run_suite isolation pg_regress installcheck REGRESS= TAP_TESTS=
 	# --directives: prove shows each skipped test and its reason
-	run_suite tap prove installcheck REGRESS= ISOLATION= PROVE_FLAGS=--directives
+	run_suite tap prove installcheck REGRESS= ISOLATION= PROVE_FLAGS="--directives --timer"
 	if [ "$QUICK" = 1 ]; then
 		echo
 		asyncscan_log "--quick: skipping installcheck-large"
