@@ -233,6 +233,8 @@ skip_excuse()
 tap_skips()
 {
 	awk '
+		# prove --timer puts the time of day first: [HH:MM:SS]
+		{ sub(/^\[[0-9:]+\] /, "") }
 		/^[^ ]+\.pl \.+/ { file = $1 }
 		/^[^ ]+\.pl \.+ skipped: / {
 			r = $0; sub(/^[^ ]+\.pl \.+ skipped: /, "", r)
