@@ -9,6 +9,7 @@ OBJS = \
 	src/stream.o \
 	src/shmem.o \
 	src/stats.o \
+	src/storage_hooks.o \
 	src/compat.o \
 	src/io.o \
 	src/io_sync.o \
@@ -28,7 +29,7 @@ DATA = pg_asyncscan--0.1.sql
 PGFILEDESC = "pg_asyncscan - asynchronous batched reads for sequential heap scans"
 
 # regression tests (sql/, expected/)
-REGRESS = setup guc planner explain explain_asyncio differential paths cursor_rescan errors methods parallel security badinput
+REGRESS = setup guc planner explain explain_asyncio differential paths cursor_rescan errors methods storage_hooks parallel security badinput
 # the table larger than one 1GB segment: slower, run by installcheck-large
 REGRESS_LARGE = segment
 REGRESS_OPTS = --inputdir=. --outputdir=.

@@ -44,6 +44,7 @@
 #include "asyncscan.h"
 #include "compat.h"
 #include "io.h"
+#include "storage_hooks.h"
 
 /* Sums over the AsyncSeqScan nodes of one statement */
 typedef struct StatementIo
@@ -113,6 +114,7 @@ asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	if (!asyncscan_explain_shows_io(es))
 	{
 		ExplainPropertyText("IO Method", method, es);
+		asyncscan_storage_hooks_explain_plain(es);
 		return;
 	}
 
@@ -183,7 +185,7 @@ show_counters(const AsyncScanStats *stats, const char *method,
 	const char *server_io_method = asyncscan_server_io_method();
 
 	rejected = stats->rejected_in_buffers + stats->rejected_not_all_visible +
-		stats->rejected_bad_page;
+		stats->rejected_bad_page + stats->rejected_written;
 	avg_read_kb = stats->reads > 0 ?
 		(double) stats->read_bytes / stats->reads / 1024.0 : 0.0;
 	avg_inflight = stats->submits > 0 ?
@@ -203,12 +205,18 @@ show_counters(const AsyncScanStats *stats, const char *method,
 						 stats->pages_direct, stats->pages_hit,
 						 stats->pages_read);
 		if (rejected > 0)
+		{
 			appendStringInfo(es->str,
 							 " rejected=" UINT64_FORMAT " (in buffers=" UINT64_FORMAT
-							 " not all-visible=" UINT64_FORMAT " bad page=" UINT64_FORMAT ")",
+							 " not all-visible=" UINT64_FORMAT " bad page=" UINT64_FORMAT,
 							 rejected, stats->rejected_in_buffers,
 							 stats->rejected_not_all_visible,
 							 stats->rejected_bad_page);
+			if (stats->storage_hooks)
+				appendStringInfo(es->str, " written=" UINT64_FORMAT,
+								 stats->rejected_written);
+			appendStringInfoChar(es->str, ')');
+		}
 		if (server_io_method != NULL)
 			appendStringInfo(es->str, " buffered-by=server io_method=%s",
 							 server_io_method);
@@ -226,6 +234,7 @@ show_counters(const AsyncScanStats *stats, const char *method,
 			appendStringInfo(es->str, " inline=" UINT64_FORMAT,
 							 stats->inline_reads);
 		appendStringInfoChar(es->str, '\n');
+		asyncscan_storage_hooks_explain_counters(stats, es);
 		return;
 	}
 
@@ -255,6 +264,7 @@ show_counters(const AsyncScanStats *stats, const char *method,
 	ExplainPropertyUInteger("Inline Reads", NULL, stats->inline_reads, es);
 	if (stats->time_waits)
 		ExplainPropertyFloat("Wait Time", "ms", wait_ms, 3, es);
+	asyncscan_storage_hooks_explain_counters(stats, es);
 }
 
 /*

@@ -62,6 +62,7 @@
 
 #include "compat.h"
 #include "stats.h"
+#include "storage_hooks.h"
 #include "stream.h"
 
 
@@ -91,7 +92,8 @@ typedef enum DirectCheck
 	DIRECT_OK = 0,
 	DIRECT_BAD_PAGE,			/* header, line pointers or checksum */
 	DIRECT_NOT_ALL_VISIBLE,		/* page lacks PD_ALL_VISIBLE */
-	DIRECT_IN_BUFFERS			/* block entered shared buffers meanwhile */
+	DIRECT_IN_BUFFERS,			/* block entered shared buffers meanwhile */
+	DIRECT_WRITTEN				/* block was written during the read */
 } DirectCheck;
 
 struct AsyncScanStream
@@ -154,6 +156,14 @@ struct AsyncScanStream
 
 	/* the page handed out last */
 	Buffer		held_buffer;
+
+	/*
+	 * A patched server's storage hooks (storage_hooks.c): buffered blocks
+	 * are prefetched through them, and each direct read's blocks have their
+	 * write generations recorded here (combine_limit per read slot).
+	 */
+	bool		hooks;
+	AsyncScanGeneration *generations;
 };
 
 /* GUC variables */
@@ -356,6 +366,12 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 
 	stream->io.ops->init_owner(&stream->io);
 
+	stream->hooks = asyncscan_storage_hooks_in_use();
+	stats->storage_hooks |= stream->hooks;
+	if (stream->hooks && stream->direct_allowed)
+		stream->generations = palloc(sizeof(AsyncScanGeneration) *
+									 stream->io_depth * stream->combine_limit);
+
 	MemoryContextSwitchTo(oldcxt);
 	return stream;
 }
@@ -434,6 +450,11 @@ asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
 		copy = (Page) (read->target +
 					   (Size) (blkno - read->first_block) * BLCKSZ);
 		check = check_direct_page(stream, copy, blkno);
+		if (check == DIRECT_OK && stream->generations != NULL &&
+			!asyncscan_generation_unchanged(stream->rel, blkno,
+											&stream->generations[entry->read_index * stream->combine_limit +
+																 (blkno - read->first_block)]))
+			check = DIRECT_WRITTEN;
 		if (check == DIRECT_OK)
 		{
 			stream->stats->pages_direct++;
@@ -452,6 +473,9 @@ asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
 					break;
 				case DIRECT_IN_BUFFERS:
 					stream->stats->rejected_in_buffers++;
+					break;
+				case DIRECT_WRITTEN:
+					stream->stats->rejected_written++;
 					break;
 				case DIRECT_OK:
 					break;
@@ -757,6 +781,12 @@ stage_forming_read(AsyncScanStream *stream)
 		   (read->first_block + read->nblocks - 1) / RELSEG_SIZE);
 
 	stream->forming = -1;
+	/* before the read can start: see check_direct_page's caller */
+	if (stream->generations != NULL)
+		asyncscan_generations_record(stream->rel, read->first_block,
+									 read->nblocks,
+									 &stream->generations[(read - stream->reads) *
+														  stream->combine_limit]);
 	stream->io.ops->start_read(&stream->io, read);
 	Assert(read->state != ASYNCSCAN_READ_IDLE);
 
@@ -835,6 +865,7 @@ read_buffered(AsyncScanStream *stream, BlockNumber blkno, Buffer recent,
 {
 	int64		hits_before = pgBufferUsage.shared_blks_hit +
 		pgBufferUsage.local_blks_hit;
+	uint64		staged_used_before = stream->hooks ? asyncscan_staging_used() : 0;
 	Buffer		buffer;
 
 	/*
@@ -854,6 +885,8 @@ read_buffered(AsyncScanStream *stream, BlockNumber blkno, Buffer recent,
 		stream->stats->pages_hit++;
 	else
 		stream->stats->pages_read++;
+	if (stream->hooks)
+		stream->stats->staged_used += asyncscan_staging_used() - staged_used_before;
 
 	stream->held_buffer = buffer;
 	page->buffer = buffer;
@@ -889,6 +922,17 @@ flush_advice(AsyncScanStream *stream)
 {
 	if (stream->advise_nblocks == 0)
 		return;
+	if (stream->hooks)
+	{
+		/* asynchronous reads into staging, through PrefetchBuffer */
+		asyncscan_staging_prefetch(stream->rel, stream->advise_start,
+								   stream->advise_nblocks,
+								   stream->have_yielded ? stream->last_yielded + 1 : 0,
+								   stream->stats);
+		stream->stats->advised_blocks += stream->advise_nblocks;
+		stream->advise_nblocks = 0;
+		return;
+	}
 #if defined(USE_POSIX_FADVISE) && defined(POSIX_FADV_WILLNEED)
 	{
 		int			fd = segment_fd(stream, stream->advise_start);
@@ -1079,6 +1123,7 @@ asyncscan_stats_add(AsyncScanStats *total, const AsyncScanStats *stats)
 	total->rejected_in_buffers += stats->rejected_in_buffers;
 	total->rejected_not_all_visible += stats->rejected_not_all_visible;
 	total->rejected_bad_page += stats->rejected_bad_page;
+	total->rejected_written += stats->rejected_written;
 	total->reads += stats->reads;
 	total->read_bytes += stats->read_bytes;
 	total->cached_bytes += stats->cached_bytes;
@@ -1091,4 +1136,7 @@ asyncscan_stats_add(AsyncScanStats *total, const AsyncScanStats *stats)
 	total->inline_reads += stats->inline_reads;
 	total->time_waits |= stats->time_waits;
 	INSTR_TIME_ADD(total->wait_time, stats->wait_time);
+	total->storage_hooks |= stats->storage_hooks;
+	total->staged_blocks += stats->staged_blocks;
+	total->staged_used += stats->staged_used;
 }

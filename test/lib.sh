@@ -84,7 +84,8 @@ asyncscan_install_deps()
 
 # asyncscan_use_major MAJOR -- point PG_MAJOR, PG_BINDIR and PG_CONFIG at
 # that PostgreSQL: 15 from Debian 12's packages, any other from the cache,
-# which test/build_pg.sh fills the first time (5-10 minutes).  Returns 1,
+# which test/build_pg.sh fills the first time (5-10 minutes); 15p is 15
+# with the storage hook patches (build_pg.sh 15 --patched).  Returns 1,
 # with the reason, when the major cannot be built.
 asyncscan_use_major()
 {
@@ -101,12 +102,17 @@ asyncscan_use_major()
 			ASYNCSCAN_BUILD_PID=
 			[ -n "${BUILD_LOG:-}" ] && sed 's/^/    /' "$BUILD_LOG"
 		fi
-		bash "$here/build_pg.sh" "$major" --cache "$ASYNCSCAN_PG_CACHE" || {
+		local build=("$major") dir=pg$major
+		if [ "$major" = 15p ]; then
+			build=(15 --patched)
+			dir=pg15-patched
+		fi
+		bash "$here/build_pg.sh" "${build[@]}" --cache "$ASYNCSCAN_PG_CACHE" || {
 			printf 'ERROR: PostgreSQL %s is not available (test/build_pg.sh failed)\n' \
 				"$major" >&2
 			return 1
 		}
-		PG_BINDIR=$ASYNCSCAN_PG_CACHE/pg$major/bin
+		PG_BINDIR=$ASYNCSCAN_PG_CACHE/$dir/bin
 	fi
 	PG_CONFIG=$PG_BINDIR/pg_config
 	[ -x "$PG_CONFIG" ] || asyncscan_die "$PG_CONFIG not found"
