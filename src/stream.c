@@ -17,7 +17,9 @@
  *	  consumer reaches it, exactly as a Seq Scan does; if it is not in
  *	  shared buffers when it enters the window, the OS is asked to start
  *	  reading it now (posix_fadvise), so that the later read finds it in the
- *	  page cache.
+ *	  page cache; on a server with the storage hook patch it is read
+ *	  asynchronously into staging memory instead, which the later read
+ *	  copies (storage_hooks.c).
  *
  * The window grows (doubles) while reads are being issued and shrinks on
  * shared-buffer hits, as PostgreSQL 17's read_stream.c does, so a scan that
