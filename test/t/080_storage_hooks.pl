@@ -208,6 +208,14 @@ $checkpointer->quit;
 is($mismatches, 0,
 	"$compared AsyncSeqScans of w under writers returned what a Seq Scan of the same snapshot returned"
 );
+my ($all_staged, $all_used) = (0, 0);
+foreach my $key (keys %seen)
+{
+	$all_staged += $seen{$key}{staged};
+	$all_used += $seen{$key}{used};
+}
+diag("reliability: buffered path under writers, every method x hooks on/off, vs Seq Scan of the same snapshot: "
+	  . "cases=$compared differences=$mismatches staged=$all_staged used=$all_used");
 foreach my $key (sort keys %seen)
 {
 	if ($key =~ /hooks on/)
@@ -234,6 +242,7 @@ my $subplan_expected = $node->safe_psql('postgres',
 my $slow_query = q{SELECT count(*) FROM x
 	WHERE CASE WHEN id % 10000 = 0 THEN pg_sleep(0.05) IS NOT NULL ELSE true END};
 
+my $exit_cases = 0;
 foreach my $m (@methods)
 {
 	if ($skip{$m})
@@ -241,6 +250,7 @@ foreach my $m (@methods)
 		note("skipped: $skip{$m}");
 		next;
 	}
+	$exit_cases += 11;    # the ways a scan ends below
 	$fs->ctl('latency 20000');
 	my $s = $node->background_psql('postgres', on_error_stop => 0);
 	$s->query_safe(
@@ -395,7 +405,12 @@ foreach my $m (@methods)
 		$x_expected, "$m: scans right after backends exited mid-scan");
 }
 
+diag("reliability: staged reads in flight on every way a scan ends (end, LIMIT, rescan, ERROR, timeout, "
+	  . "cursors at COMMIT/ROLLBACK, subtransaction abort, cancel, FATAL, disconnect), every method: "
+	  . "cases=$exit_cases, staging memory and descriptors back after each");
+
 # --- 3. a block written after its staged read was issued ------------------
+my $written_cases = 0;
 
 # the row in block 5 of w, and its value
 my $row = $node->safe_psql('postgres',
@@ -465,7 +480,9 @@ foreach my $m (@methods)
 	is($after->{used} - $after_prefetch->{used},
 		1, "$m: the staged copy of the untouched block was used");
 	$a->quit;
+	$written_cases++;
 }
+diag("reliability: a block written after its staged read was issued is read anew, never stale: cases=$written_cases");
 $fs->ctl('latency 0');
 
 my $log = slurp_file($node->logfile);
