@@ -110,6 +110,16 @@ END $$;
 CALL evict('sh_t');
 SELECT * FROM hooks_lines('SELECT count(*) FROM sh_t');
 
+-- A scan stopped by LIMIT gives back what it staged and did not use when
+-- it ends, not only at the end of the transaction.
+CALL evict('sh_t');
+BEGIN;
+SELECT pg_asyncscan_stats_reset();
+SELECT count(*) FROM (SELECT id FROM sh_t LIMIT 1000) l;
+SELECT staged_blocks > 0 AS limit_staged, staged_dropped > 0 AS dropped_before_commit
+FROM pg_asyncscan_stats WHERE io_method = 'sync';
+COMMIT;
+
 -- Stock nodes: a Bitmap Heap Scan prefetches the heap blocks it will
 -- read (effective_io_concurrency); the prefetches become staged reads,
 -- and the reads that follow take them.
@@ -148,6 +158,8 @@ SELECT (c ->> 'Pages Direct')::bigint > 0 AS direct,
        (c ->> 'Direct Rejected Written')::bigint AS rejected_written
 FROM scan_counters('SELECT count(*) FROM sh_t') c;
 
+-- back from evict()'s tablespace, which helpers_drop.sql drops
+ALTER TABLE sh_t SET TABLESPACE pg_default;
 DROP EXTENSION pg_prewarm;
 DROP FUNCTION hooks_lines(text);
 DROP FUNCTION same_as_seqscan();

@@ -934,6 +934,45 @@ asyncscan_staging_prefetch(Relation rel, BlockNumber first, int nblocks,
 	stats->staged_blocks += staging.staged_total - staged_before;
 }
 
+/*
+ * A stream of rel has ended (end of scan, LIMIT, rescan): what it staged and
+ * did not use is not going to be asked for, so give the room back now
+ * rather than at the end of the transaction -- a transaction running many
+ * such scans would otherwise fill staging and fall back to posix_fadvise.
+ * Reads still in flight stay until they complete.
+ */
+void
+asyncscan_staging_release(Relation rel)
+{
+	if (!staging.active || staging.busy || staging.batch_depth > 0)
+		return;
+	for (int i = 0; i < STAGING_MAX_READS; i++)
+	{
+		StagedRead *sr = &staging.reads[i];
+
+		if (sr->status == STAGED_FREE || !RelFileNodeEquals(sr->rnode, rel->rd_node))
+			continue;
+		if (sr->status == STAGED_FORMING)
+		{
+			/* never given to the IO method: just forget it */
+			Assert(staging.forming == i);
+			if (sr->pending > 0)
+				asyncscan_stats_count(staging.io_method,
+									  ASYNCSCAN_STAT_STAGED_DROPPED, sr->pending);
+			for (int b = 0; b < sr->read.nblocks; b++)
+				forget_block(sr, sr->read.first_block + b);
+			arena_release(sr->arena_first, sr->arena_nblocks);
+			staging.files[sr->file].nreads--;
+			sr->status = STAGED_FREE;
+			staging.nreads--;
+			staging.forming = -1;
+		}
+		else if (sr->read.state == ASYNCSCAN_READ_DONE ||
+				 sr->read.state == ASYNCSCAN_READ_FAILED)
+			drop_read(sr);
+	}
+}
+
 /* Buffered reads served from staging by this backend so far. */
 uint64
 asyncscan_staging_used(void)
@@ -1211,6 +1250,11 @@ asyncscan_staging_prefetch(Relation rel, BlockNumber first, int nblocks,
 						   BlockNumber passed, AsyncScanStats *stats)
 {
 	elog(ERROR, "storage hooks are not available");
+}
+
+void
+asyncscan_staging_release(Relation rel)
+{
 }
 
 uint64

@@ -51,6 +51,7 @@ extern bool asyncscan_generation_unchanged(Relation rel, BlockNumber blkno,
 extern void asyncscan_staging_prefetch(Relation rel, BlockNumber first,
 									   int nblocks, BlockNumber passed,
 									   AsyncScanStats *stats);
+extern void asyncscan_staging_release(Relation rel);
 extern uint64 asyncscan_staging_used(void);
 
 /* EXPLAIN (ExplainState's header differs between majors: see compat.h) */

@@ -509,6 +509,8 @@ asyncscan_stream_end(AsyncScanStream *stream)
 	stream->io.ops->drain(&stream->io);
 	stream->io.ops->end_owner(&stream->io);
 	close_all_segments(stream);
+	if (stream->hooks)
+		asyncscan_staging_release(stream->rel);
 	stream->stats->inline_reads += stream->io.inline_reads;
 	asyncscan_stats_report_scan(stream->stats->io_method,
 								&stream->stats_at_begin, stream->stats);
