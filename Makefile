@@ -10,6 +10,7 @@ OBJS = \
 	src/visibility.o \
 	src/shmem.o \
 	src/stats.o \
+	src/storage_hooks.o \
 	src/compat.o \
 	src/io.o \
 	src/io_sync.o \
@@ -29,7 +30,7 @@ DATA = pg_asyncscan--0.1.sql
 PGFILEDESC = "pg_asyncscan - asynchronous batched reads for sequential heap scans"
 
 # regression tests (sql/, expected/)
-REGRESS = setup guc planner explain explain_asyncio differential checked paths cursor_rescan errors methods parallel parallel_limit security badinput
+REGRESS = setup guc planner explain explain_asyncio differential checked paths cursor_rescan errors methods storage_hooks parallel parallel_limit security badinput
 # the table larger than one 1GB segment: slower, run by installcheck-large
 REGRESS_LARGE = segment
 REGRESS_OPTS = --inputdir=. --outputdir=.

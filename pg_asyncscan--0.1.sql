@@ -31,6 +31,10 @@ CREATE FUNCTION pg_asyncscan_stats(
     OUT fallbacks bigint,
     OUT direct_rejected bigint,
     OUT errors bigint,
+    OUT staged_blocks bigint,
+    OUT staged_used bigint,
+    OUT staged_dropped bigint,
+    OUT generation_rejected bigint,
     OUT stats_reset timestamp with time zone
 )
 RETURNS SETOF record

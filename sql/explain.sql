@@ -14,6 +14,10 @@ SET max_parallel_workers_per_gather = 0;
 SET jit = off;
 SET pg_asyncscan.min_relation_size = 0;
 SET pg_asyncscan.io_method = sync;
+-- on a server with the storage hook patch, EXPLAIN VERBOSE and ANALYZE also
+-- report the hooks (sql/storage_hooks.sql): off here, so that this output
+-- is the same on every server
+SET pg_asyncscan.storage_hooks = off;
 -- wait times are measured (and shown) under track_io_timing or TIMING
 SET track_io_timing = off;
 

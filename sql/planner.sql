@@ -7,6 +7,9 @@ SET max_parallel_workers_per_gather = 0;
 SET jit = off;
 SET pg_asyncscan.min_relation_size = 0;
 SET pg_asyncscan.io_method = sync;
+-- EXPLAIN VERBOSE would name a patched server's storage hooks
+-- (sql/storage_hooks.sql): off, so that plans print the same everywhere
+SET pg_asyncscan.storage_hooks = off;
 
 CREATE TABLE pl_big (id int PRIMARY KEY, grp int, val text)
   WITH (autovacuum_enabled = off);

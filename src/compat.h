@@ -203,4 +203,57 @@ extern bool asyncscan_explain_asyncio(ExplainState *es);
 #define asyncscan_explain_shows_io(es)	((es)->analyze)
 #endif
 
+/*
+ * The storage manager table of the server patch in patches/15 (README,
+ * "Patched storage hooks"): smgr_register_wrapper() takes a table of the
+ * shape of smgr.c's f_smgr, whose layout is fixed within a major version.
+ * A server built with the patch declares it in smgr.h (SMGR_HAVE_WRAPPER);
+ * otherwise this is the same layout, so that one build of the extension
+ * uses the hooks on a patched server and loads unchanged on a stock one.
+ * Only 15's layout is here: 16 added smgr_zeroextend and 17 replaced
+ * smgr_read/smgr_write by vectored calls, and neither patched server can
+ * be built here to test against (storage_hooks.c compiles to "not
+ * available" for them).  15.11 added old_blocks to smgr_truncate.
+ */
+#if PG_VERSION_NUM < 160000
+#define ASYNCSCAN_HAVE_SMGR_WRAPPER 1
+#if PG_VERSION_NUM >= 150011
+#define ASYNCSCAN_SMGR_TRUNCATE_PARAMS	BlockNumber old_blocks, BlockNumber nblocks
+#define ASYNCSCAN_SMGR_TRUNCATE_ARGS	old_blocks, nblocks
+#else
+#define ASYNCSCAN_SMGR_TRUNCATE_PARAMS	BlockNumber nblocks
+#define ASYNCSCAN_SMGR_TRUNCATE_ARGS	nblocks
+#endif
+#ifdef SMGR_HAVE_WRAPPER
+typedef f_smgr AsyncScanSmgr;
+#else
+typedef struct AsyncScanSmgr
+{
+	void		(*smgr_init) (void);
+	void		(*smgr_shutdown) (void);
+	void		(*smgr_open) (SMgrRelation reln);
+	void		(*smgr_close) (SMgrRelation reln, ForkNumber forknum);
+	void		(*smgr_create) (SMgrRelation reln, ForkNumber forknum,
+								bool isRedo);
+	bool		(*smgr_exists) (SMgrRelation reln, ForkNumber forknum);
+	void		(*smgr_unlink) (RelFileNodeBackend rnode, ForkNumber forknum,
+								bool isRedo);
+	void		(*smgr_extend) (SMgrRelation reln, ForkNumber forknum,
+								BlockNumber blocknum, char *buffer, bool skipFsync);
+	bool		(*smgr_prefetch) (SMgrRelation reln, ForkNumber forknum,
+								  BlockNumber blocknum);
+	void		(*smgr_read) (SMgrRelation reln, ForkNumber forknum,
+							  BlockNumber blocknum, char *buffer);
+	void		(*smgr_write) (SMgrRelation reln, ForkNumber forknum,
+							   BlockNumber blocknum, char *buffer, bool skipFsync);
+	void		(*smgr_writeback) (SMgrRelation reln, ForkNumber forknum,
+								   BlockNumber blocknum, BlockNumber nblocks);
+	BlockNumber (*smgr_nblocks) (SMgrRelation reln, ForkNumber forknum);
+	void		(*smgr_truncate) (SMgrRelation reln, ForkNumber forknum,
+								  ASYNCSCAN_SMGR_TRUNCATE_PARAMS);
+	void		(*smgr_immedsync) (SMgrRelation reln, ForkNumber forknum);
+} AsyncScanSmgr;
+#endif							/* SMGR_HAVE_WRAPPER */
+#endif							/* PG_VERSION_NUM < 160000 */
+
 #endif							/* ASYNCSCAN_COMPAT_H */

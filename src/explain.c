@@ -44,6 +44,7 @@
 #include "asyncscan.h"
 #include "compat.h"
 #include "io.h"
+#include "storage_hooks.h"
 
 /* Sums over the AsyncSeqScan nodes of one statement */
 typedef struct StatementIo
@@ -113,6 +114,7 @@ asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	if (!asyncscan_explain_shows_io(es))
 	{
 		ExplainPropertyText("IO Method", method, es);
+		asyncscan_storage_hooks_explain_plain(es);
 		return;
 	}
 
@@ -183,7 +185,8 @@ show_counters(const AsyncScanStats *stats, const char *method,
 	const char *server_io_method = asyncscan_server_io_method();
 
 	rejected = stats->rejected_in_buffers + stats->rejected_not_all_visible +
-		stats->rejected_bad_page + stats->rejected_undecided;
+		stats->rejected_bad_page + stats->rejected_undecided +
+		stats->rejected_written;
 	avg_read_kb = stats->reads > 0 ?
 		(double) stats->read_bytes / stats->reads / 1024.0 : 0.0;
 	avg_inflight = stats->submits > 0 ?
@@ -214,6 +217,9 @@ show_counters(const AsyncScanStats *stats, const char *method,
 			if (stats->rejected_undecided > 0)
 				appendStringInfo(es->str, " undecided=" UINT64_FORMAT,
 								 stats->rejected_undecided);
+			if (stats->storage_hooks)
+				appendStringInfo(es->str, " written=" UINT64_FORMAT,
+								 stats->rejected_written);
 			appendStringInfoChar(es->str, ')');
 		}
 		if (server_io_method != NULL)
@@ -233,6 +239,7 @@ show_counters(const AsyncScanStats *stats, const char *method,
 			appendStringInfo(es->str, " inline=" UINT64_FORMAT,
 							 stats->inline_reads);
 		appendStringInfoChar(es->str, '\n');
+		asyncscan_storage_hooks_explain_counters(stats, es);
 		return;
 	}
 
@@ -266,6 +273,7 @@ show_counters(const AsyncScanStats *stats, const char *method,
 	ExplainPropertyUInteger("Inline Reads", NULL, stats->inline_reads, es);
 	if (stats->time_waits)
 		ExplainPropertyFloat("Wait Time", "ms", wait_ms, 3, es);
+	asyncscan_storage_hooks_explain_counters(stats, es);
 }
 
 /*

@@ -25,6 +25,7 @@
 #include "compat.h"
 #include "io.h"
 #include "shmem.h"
+#include "storage_hooks.h"
 #include "stream.h"
 
 PG_MODULE_MAGIC;
@@ -220,6 +221,7 @@ _PG_init(void)
 	asyncscan_exec_init();
 	asyncscan_explain_init();
 	asyncscan_worker_init();
+	asyncscan_storage_hooks_init();
 	asyncscan_shmem_init();
 
 	MarkGUCPrefixReserved("pg_asyncscan");

@@ -4,8 +4,9 @@
  *	  Shared memory of pg_asyncscan: requested and attached through the
  *	  shmem_request_hook and shmem_startup_hook, as pg_stat_statements does.
  *
- * Two areas: the cumulative statistics (stats.c) and the IO workers'
- * queue and arena (io_worker.c).
+ * Three areas: the cumulative statistics (stats.c), the IO workers'
+ * queue and arena (io_worker.c), and on a patched server the write
+ * generations (storage_hooks.c).
  *
  * Only a library in shared_preload_libraries can reserve shared memory; a
  * library loaded later (CREATE EXTENSION, LOAD) leaves asyncscan_shared
@@ -24,6 +25,7 @@
 #include "storage/shmem.h"
 
 #include "shmem.h"
+#include "storage_hooks.h"
 
 AsyncScanShared *asyncscan_shared = NULL;
 
@@ -53,6 +55,7 @@ asyncscan_shmem_request(void)
 
 	RequestAddinShmemSpace(MAXALIGN(sizeof(AsyncScanShared)));
 	asyncscan_worker_shmem_request();
+	RequestAddinShmemSpace(asyncscan_storage_hooks_shmem_size());
 }
 
 static void
@@ -69,5 +72,6 @@ asyncscan_shmem_startup(void)
 	if (!found)
 		asyncscan_stats_shmem_init(&asyncscan_shared->stats);
 	asyncscan_worker_shmem_startup();
+	asyncscan_storage_hooks_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }

@@ -88,7 +88,10 @@ asyncscan_stats_report_scan(int io_method, const AsyncScanStats *before,
 						  (after->rejected_in_buffers - before->rejected_in_buffers) +
 						  (after->rejected_not_all_visible - before->rejected_not_all_visible) +
 						  (after->rejected_bad_page - before->rejected_bad_page) +
-						  (after->rejected_undecided - before->rejected_undecided));
+						  (after->rejected_undecided - before->rejected_undecided) +
+						  (after->rejected_written - before->rejected_written));
+	asyncscan_stats_count(io_method, ASYNCSCAN_STAT_GENERATION_REJECTED,
+						  after->rejected_written - before->rejected_written);
 }
 
 static AsyncScanSharedStats *

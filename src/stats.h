@@ -32,6 +32,13 @@ typedef enum AsyncScanCounter
 								 * another */
 	ASYNCSCAN_STAT_DIRECT_REJECTED,
 	ASYNCSCAN_STAT_ERRORS,		/* reads that failed */
+	/* through the storage hooks of a patched server (storage_hooks.c) */
+	ASYNCSCAN_STAT_STAGED_BLOCKS,	/* blocks read ahead into staging */
+	ASYNCSCAN_STAT_STAGED_USED, /* of which handed to the buffer manager */
+	ASYNCSCAN_STAT_STAGED_DROPPED,	/* of which dropped (written meanwhile,
+									 * failed, or never asked for) */
+	ASYNCSCAN_STAT_GENERATION_REJECTED, /* direct pages written during their
+										 * read */
 	ASYNCSCAN_NUM_COUNTERS
 } AsyncScanCounter;
 

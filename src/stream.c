@@ -17,7 +17,9 @@
  *	  consumer reaches it, exactly as a Seq Scan does; if it is not in
  *	  shared buffers when it enters the window, the OS is asked to start
  *	  reading it now (posix_fadvise), so that the later read finds it in the
- *	  page cache.
+ *	  page cache; on a server with the storage hook patch it is read
+ *	  asynchronously into staging memory instead, which the later read
+ *	  copies (storage_hooks.c).
  *
  * The window grows (doubles) while reads are being issued and shrinks on
  * shared-buffer hits, as PostgreSQL 17's read_stream.c does, so a scan that
@@ -66,6 +68,7 @@
 
 #include "compat.h"
 #include "stats.h"
+#include "storage_hooks.h"
 #include "stream.h"
 
 
@@ -98,7 +101,9 @@ typedef enum DirectCheck
 	DIRECT_BAD_PAGE,			/* header, line pointers or checksum */
 	DIRECT_NOT_ALL_VISIBLE,		/* page lacks PD_ALL_VISIBLE, and its tuples
 								 * may not be checked privately */
-	DIRECT_IN_BUFFERS			/* block entered shared buffers meanwhile */
+	DIRECT_IN_BUFFERS,			/* block entered shared buffers meanwhile */
+	DIRECT_WRITTEN				/* block was written during the read
+								 * (storage hooks' write generations) */
 } DirectCheck;
 
 /* reads in flight a stream starts with, and never goes below */
@@ -202,6 +207,14 @@ struct AsyncScanStream
 
 	/* the page handed out last */
 	Buffer		held_buffer;
+
+	/*
+	 * A patched server's storage hooks (storage_hooks.c): buffered blocks
+	 * are prefetched through them, and each direct read's blocks have their
+	 * write generations recorded here (combine_limit per read slot).
+	 */
+	bool		hooks;
+	AsyncScanGeneration *generations;
 };
 
 /* GUC variables */
@@ -419,6 +432,12 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 
 	stream->io.ops->init_owner(&stream->io);
 
+	stream->hooks = asyncscan_storage_hooks_in_use();
+	stats->storage_hooks |= stream->hooks;
+	if (stream->hooks && stream->direct_allowed)
+		stream->generations = palloc(sizeof(AsyncScanGeneration) *
+									 stream->io_depth * stream->combine_limit);
+
 	MemoryContextSwitchTo(oldcxt);
 	return stream;
 }
@@ -522,6 +541,7 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 	BlockNumber blkno = entry->blkno;
 	AsyncScanRead *read = &stream->reads[entry->read_index];
 	Page		copy;
+	DirectCheck check;
 
 	Assert(blkno >= read->first_block &&
 		   blkno < read->first_block + read->nblocks);
@@ -540,9 +560,17 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 	Assert(read->state == ASYNCSCAN_READ_DONE);
 
 	copy = (Page) (read->target + (Size) (blkno - read->first_block) * BLCKSZ);
-	switch (check_direct_page(stream, copy, blkno, entry->all_visible,
+	check = check_direct_page(stream, copy, blkno, entry->all_visible,
 							  (read->checksums_verified >>
-							   (blkno - read->first_block)) & 1))
+							   (blkno - read->first_block)) & 1);
+	/* with the storage hooks: was the block written while we read it? */
+	if ((check == DIRECT_ALL_VISIBLE || check == DIRECT_CHECK_TUPLES) &&
+		stream->generations != NULL &&
+		!asyncscan_generation_unchanged(stream->rel, blkno,
+										&stream->generations[entry->read_index * stream->combine_limit +
+															 (blkno - read->first_block)]))
+		check = DIRECT_WRITTEN;
+	switch (check)
 	{
 		case DIRECT_ALL_VISIBLE:
 			stream->stats->pages_direct++;
@@ -566,6 +594,9 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 			break;
 		case DIRECT_IN_BUFFERS:
 			stream->stats->rejected_in_buffers++;
+			break;
+		case DIRECT_WRITTEN:
+			stream->stats->rejected_written++;
 			break;
 	}
 	(void) read_buffered(stream, blkno, InvalidBuffer, page);
@@ -632,6 +663,8 @@ asyncscan_stream_end(AsyncScanStream *stream)
 	stream->io.ops->drain(&stream->io);
 	stream->io.ops->end_owner(&stream->io);
 	close_all_segments(stream);
+	if (stream->hooks)
+		asyncscan_staging_release(stream->rel);
 	stream->stats->inline_reads += stream->io.inline_reads;
 	asyncscan_stats_report_scan(stream->stats->io_method,
 								&stream->stats_at_begin, stream->stats);
@@ -1022,6 +1055,12 @@ stage_forming_read(AsyncScanStream *stream)
 		   (read->first_block + read->nblocks - 1) / RELSEG_SIZE);
 
 	stream->forming = -1;
+	/* before the read can start: see check_direct_page's caller */
+	if (stream->generations != NULL)
+		asyncscan_generations_record(stream->rel, read->first_block,
+									 read->nblocks,
+									 &stream->generations[(read - stream->reads) *
+														  stream->combine_limit]);
 	stream->io.ops->start_read(&stream->io, read);
 	Assert(read->state != ASYNCSCAN_READ_IDLE);
 
@@ -1106,6 +1145,7 @@ read_buffered(AsyncScanStream *stream, BlockNumber blkno, Buffer recent,
 	bool		hit;
 	int64		hits_before = pgBufferUsage.shared_blks_hit +
 		pgBufferUsage.local_blks_hit;
+	uint64		staged_used_before = stream->hooks ? asyncscan_staging_used() : 0;
 	Buffer		buffer;
 
 	/*
@@ -1126,6 +1166,8 @@ read_buffered(AsyncScanStream *stream, BlockNumber blkno, Buffer recent,
 		stream->stats->pages_hit++;
 	else
 		stream->stats->pages_read++;
+	if (stream->hooks)
+		stream->stats->staged_used += asyncscan_staging_used() - staged_used_before;
 
 	stream->held_buffer = buffer;
 	page->buffer = buffer;
@@ -1164,6 +1206,17 @@ flush_advice(AsyncScanStream *stream)
 {
 	if (stream->advise_nblocks == 0)
 		return;
+	if (stream->hooks)
+	{
+		/* asynchronous reads into staging, through PrefetchBuffer */
+		asyncscan_staging_prefetch(stream->rel, stream->advise_start,
+								   stream->advise_nblocks,
+								   stream->have_yielded ? stream->last_yielded + 1 : 0,
+								   stream->stats);
+		stream->stats->advised_blocks += stream->advise_nblocks;
+		stream->advise_nblocks = 0;
+		return;
+	}
 #if defined(USE_POSIX_FADVISE) && defined(POSIX_FADV_WILLNEED)
 	{
 		int			fd = segment_fd(stream, stream->advise_start);
@@ -1356,6 +1409,7 @@ asyncscan_stats_add(AsyncScanStats *total, const AsyncScanStats *stats)
 	total->rejected_not_all_visible += stats->rejected_not_all_visible;
 	total->rejected_bad_page += stats->rejected_bad_page;
 	total->rejected_undecided += stats->rejected_undecided;
+	total->rejected_written += stats->rejected_written;
 	total->reads += stats->reads;
 	total->read_bytes += stats->read_bytes;
 	total->cached_bytes += stats->cached_bytes;
@@ -1368,4 +1422,7 @@ asyncscan_stats_add(AsyncScanStats *total, const AsyncScanStats *stats)
 	total->inline_reads += stats->inline_reads;
 	total->time_waits |= stats->time_waits;
 	INSTR_TIME_ADD(total->wait_time, stats->wait_time);
+	total->storage_hooks |= stats->storage_hooks;
+	total->staged_blocks += stats->staged_blocks;
+	total->staged_used += stats->staged_used;
 }

@@ -46,6 +46,9 @@ typedef struct AsyncScanStats
 									 * checksum did not verify */
 	uint64		rejected_undecided; /* direct copy dropped: a tuple's
 									 * visibility needs the shared buffer */
+	uint64		rejected_written;	/* direct copy dropped: the block was
+									 * written during the read (storage
+									 * hooks' write generations) */
 	uint64		reads;			/* direct reads issued */
 	uint64		read_bytes;		/* bytes they asked for */
 	uint64		cached_bytes;	/* of which direct_io found in the page
@@ -62,6 +65,11 @@ typedef struct AsyncScanStats
 	bool		time_waits;		/* measure wait_time (track_io_timing, or
 								 * EXPLAIN ANALYZE with TIMING) */
 	instr_time	wait_time;		/* total time spent waiting, if measured */
+	/* the storage hooks of a patched server (storage_hooks.c) */
+	bool		storage_hooks;	/* were in use */
+	uint64		staged_blocks;	/* buffered blocks read ahead into staging
+								 * through PrefetchBuffer */
+	uint64		staged_used;	/* buffered reads served from staging */
 } AsyncScanStats;
 
 /* A page handed to the consumer. */

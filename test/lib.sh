@@ -125,7 +125,8 @@ asyncscan_major_source()
 # asyncscan_use_major MAJOR -- point PG_MAJOR, PG_BINDIR and PG_CONFIG at
 # that PostgreSQL (see asyncscan_major_source), making it first if it is
 # not in the cache yet: test/build_pg.sh builds 18 (5-10 minutes),
-# test/debian_chroot.sh makes 17's trixie root (2-5 minutes).  For a major
+# test/debian_chroot.sh makes 17's trixie root (2-5 minutes); 15p is 15
+# with the storage hook patches (build_pg.sh 15 --patched).  For a major
 # in a chroot, ASYNCSCAN_CHROOT is the root's path and PG_BINDIR is the
 # path inside it.  Returns 1, with the reason, when the major cannot be
 # had.
@@ -150,12 +151,18 @@ asyncscan_use_major()
 			PG_BINDIR=/usr/lib/postgresql/$major/bin
 			;;
 		build)
-			bash "$here/build_pg.sh" "$major" --cache "$ASYNCSCAN_PG_CACHE" || {
+			# 15p: 15 with the storage hook patches (patches/15)
+			local build=("$major") dir=pg$major
+			if [ "$major" = 15p ]; then
+				build=(15 --patched)
+				dir=pg15-patched
+			fi
+			bash "$here/build_pg.sh" "${build[@]}" --cache "$ASYNCSCAN_PG_CACHE" || {
 				printf 'ERROR: PostgreSQL %s is not available (test/build_pg.sh failed)\n' \
 					"$major" >&2
 				return 1
 			}
-			PG_BINDIR=$ASYNCSCAN_PG_CACHE/pg$major/bin
+			PG_BINDIR=$ASYNCSCAN_PG_CACHE/$dir/bin
 			;;
 	esac
 	PG_CONFIG=$PG_BINDIR/pg_config

@@ -1,11 +1,13 @@
 #!/bin/bash
 # test/run.sh -- the full pg_asyncscan test suite on a fresh Debian 12 machine.
 #
-#   bash test/run.sh                 PostgreSQL 15, 17 and 18 (what CI and
-#                                    README run)
-#   bash test/run.sh --all-majors    15, 16, 17 and 18 (16 cannot be had:
-#                                    see below)
-#   bash test/run.sh --majors 17,18  the majors listed
+#   bash test/run.sh                 PostgreSQL 15, patched 15, 17 and 18
+#                                    (what CI and README run)
+#   bash test/run.sh --all-majors    15, 15p, 16, 17 and 18 (16 cannot be
+#                                    had: see below)
+#   bash test/run.sh --majors 17,18  the majors listed; 15p is PostgreSQL 15
+#                                    with the storage hook patches of
+#                                    patches/15 (test/build_pg.sh 15 --patched)
 #   bash test/run.sh --quick         skip installcheck-large (the table larger
 #                                    than one 1 GB segment, the slow part)
 #
@@ -59,11 +61,11 @@ ROOT=$(cd "$HERE/.." && pwd)
 . "$HERE/lib.sh"
 
 QUICK=0
-MAJORS="15 17 18"
+MAJORS="15 15p 17 18"
 while [ $# -gt 0 ]; do
 	case $1 in
 		--quick) QUICK=1 ;;
-		--all-majors) MAJORS="15 16 17 18" ;;
+		--all-majors) MAJORS="15 15p 16 17 18" ;;
 		--majors)
 			[ $# -ge 2 ] || asyncscan_die "--majors needs a list, e.g. 15,18"
 			MAJORS=${2//,/ }
@@ -78,7 +80,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 for m in $MAJORS; do
-	[[ $m =~ ^1[5-9]$ ]] || asyncscan_die "not a PostgreSQL major we test: $m"
+	[[ $m =~ ^(1[5-9]|15p)$ ]] || asyncscan_die "not a PostgreSQL major we test: $m"
 done
 
 asyncscan_require_root "$0" "$@"
@@ -214,7 +216,11 @@ skip_excuse()
 			[ -n "$IO_URING_UNUSABLE" ] && echo "io_uring: $IO_URING_UNUSABLE"
 			;;
 		*'exist from PostgreSQL 18 on'*)
-			[ "$PG_MAJOR" -lt 18 ] && echo "PostgreSQL $PG_MAJOR"
+			[ "${PG_MAJOR%p}" -lt 18 ] && echo "PostgreSQL $PG_MAJOR"
+			;;
+		*'lacks the storage hook patch'*)
+			# expected on a stock server; on 15p the patch must be in effect
+			[ "$PG_MAJOR" != 15p ] && echo "a server without patches/15"
 			;;
 		*[Ff][Uu][Ss][Ee]* | *slowfs*)
 			[ -n "$FUSE_UNUSABLE" ] && echo "FUSE: $FUSE_UNUSABLE"
@@ -224,6 +230,25 @@ skip_excuse()
 			;;
 		*) return 1 ;;
 	esac
+}
+
+# storage_hooks_regress_check NAME KIND -- (run_suite) the regression test
+# storage_hooks has one expected output for a stock server ("storage hooks
+# not in use", the rest skipped) and one for a patched server; pg_regress
+# accepts either, so on 15p the stock one means the patch did not take
+# effect: a failure.  On a stock server it is listed as a skip.
+storage_hooks_regress_check()
+{
+	local name=$1 kind=$2 results=$SRC/results/storage_hooks.out
+	[ "$kind" = pg_regress ] && [ -f "$results" ] || return 0
+	grep -q '^storage hooks not in use' "$results" || return 0
+	if [ "$PG_MAJOR" = 15p ]; then
+		echo "suite $name: storage_hooks ran as on a stock server on the patched one"
+		failed=$((failed + 1))
+		passed=$((passed - 1))
+	else
+		SKIP_REPORT+=("pg$PG_MAJOR $name: storage_hooks: the parts that need patches/15 (a stock server)")
+	fi
 }
 
 # tap_skips OUTPUT -- the skips in the output of prove --directives, one
@@ -357,6 +382,7 @@ run_suite()
 		echo "suite $name: no test ran"
 		failed=1
 	fi
+	storage_hooks_regress_check "$name" "$kind"
 	record_suite "pg$PG_MAJOR $name" "$passed" "$failed" "$skipped" "$note"
 	# the figures the TAP tests print for README's "Reliability" table
 	RELIABILITY+=("$(sed -n "s/^# reliability: /pg$PG_MAJOR: /p" "$out")")

@@ -40,6 +40,11 @@
 # $READING_WORKER_SQL: creates reading_worker(timeout_ms), the PID of an IO
 # worker waiting on a read (wait event DataFileRead) within timeout_ms, or
 # NULL: the moment to kill one mid-read.
+#
+# storage_hooks_in_use($node): whether AsyncSeqScan on $node uses the
+# storage manager hooks of a server built with patches/15 (EXPLAIN VERBOSE
+# says "Storage Hooks: on"); needs the extension created and the library
+# preloaded.
 
 package AsyncScanTest;
 
@@ -49,7 +54,7 @@ use warnings;
 use Exporter 'import';
 use Test::More;
 our @EXPORT_OK =
-  qw(init_preloaded io_analyze query_with_stderr evict_files evict_from_page_cache arena_is_clean $READING_WORKER_SQL);
+  qw(init_preloaded io_analyze query_with_stderr evict_files evict_from_page_cache arena_is_clean storage_hooks_in_use $READING_WORKER_SQL);
 
 sub init_preloaded
 {
@@ -126,6 +131,18 @@ sub arena_is_clean
 	return ok($st =~ /^\d+\|(\d+)\|\1\|0\|0\|0$/,
 		"$name: nothing left in the queue or arena "
 		  . "(io_workers|arena_slots|free_slots|queued|running|owners = $st)");
+}
+
+sub storage_hooks_in_use
+{
+	my ($node) = @_;
+	my $plan = $node->safe_psql('postgres',
+		q{SET pg_asyncscan.min_relation_size = 0;
+		  BEGIN;
+		  CREATE TABLE storage_hooks_probe (x int);
+		  EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) SELECT * FROM storage_hooks_probe;
+		  ROLLBACK;});
+	return $plan =~ /"Storage Hooks": "on"/ ? 1 : 0;
 }
 
 our $READING_WORKER_SQL = q{

@@ -22,7 +22,11 @@
  *	  EIO		a read request overlapping a configured byte range fails
  *				with EIO;
  *	  short		a read request covering a configured byte returns fewer
- *				bytes than asked.
+ *				bytes than asked;
+ *	  tear		a read request of an O_DIRECT open overlapping a configured
+ *				byte range is served in two halves with a pause between
+ *				them, so that a write landing in the pause makes the reader
+ *				see half the old and half the new data (a torn read).
  *
  * Rules and latencies can be given on the command line and changed while
  * mounted by writing commands to the file ".slowfs_control" at the root of
@@ -79,7 +83,8 @@
 typedef enum RuleKind
 {
 	RULE_EIO,
-	RULE_SHORT
+	RULE_SHORT,
+	RULE_TEAR
 } RuleKind;
 
 typedef struct Rule
@@ -87,8 +92,10 @@ typedef struct Rule
 	RuleKind	kind;
 	char	   *suffix;			/* path suffix, "*" matches every file */
 	uint64_t	offset;
-	uint64_t	length;			/* EIO: range length, 0 = to end of file */
+	uint64_t	length;			/* EIO, tear: range length, 0 = to end of
+								 * file */
 	uint64_t	maxbytes;		/* short: bytes delivered from offset on */
+	uint64_t	pause_us;		/* tear: pause between the two halves */
 	uint64_t	remaining;		/* times left to fire, 0 = unlimited */
 	uint64_t	hits;			/* times fired */
 } Rule;
@@ -107,6 +114,24 @@ static uint64_t stat_writes;
 static uint64_t stat_write_bytes;
 static uint64_t stat_eio;
 static uint64_t stat_short;
+static uint64_t stat_tear_reads;	/* reads served in two halves */
+static uint64_t stat_tear_written;	/* of which the range was written in
+									 * the pause: torn */
+
+/*
+ * Torn reads in their pause, so that a write can tell it lands in one;
+ * protected by pause_lock.
+ */
+#define MAX_PAUSES			256
+typedef struct Pause
+{
+	const char *path;			/* NULL when the entry is free */
+	uint64_t	off;
+	uint64_t	len;
+	bool		written;
+} Pause;
+static pthread_mutex_t pause_lock = PTHREAD_MUTEX_INITIALIZER;
+static Pause pauses[MAX_PAUSES];
 
 /* Fixed at startup */
 static int	source_fd = -1;
@@ -123,10 +148,11 @@ typedef struct Handle
 	int			fd;
 	bool		is_control;
 	bool		direct;			/* backing fd opened with O_DIRECT */
+	bool		caller_direct;	/* opened with O_DIRECT (tear rules) */
 	char	   *path;			/* path at open time, for rule matching */
 } Handle;
 
-static Handle control_handle = {-1, true, false, NULL};
+static Handle control_handle = {-1, true, false, false, NULL};
 
 /* Command line options */
 typedef struct Options
@@ -261,18 +287,20 @@ suffix_matches(const char *suffix, const char *path)
 
 /*
  * Decide what happens to a read request.  Returns the latency to apply,
- * sets *eio if the request must fail and *limit to the number of bytes it
- * may return.  Rules with a count are consumed here.
+ * sets *eio if the request must fail, *limit to the number of bytes it
+ * may return and *tear_us to the pause of a torn read (0: none; only for
+ * O_DIRECT opens, direct).  Rules with a count are consumed here.
  */
 static uint64_t
-plan_read(const char *path, uint64_t off, uint64_t size,
-		  bool *eio, uint64_t *limit)
+plan_read(const char *path, uint64_t off, uint64_t size, bool direct,
+		  bool *eio, uint64_t *limit, uint64_t *tear_us)
 {
 	uint64_t	latency;
 	int			i;
 
 	*eio = false;
 	*limit = size;
+	*tear_us = 0;
 
 	pthread_mutex_lock(&config_lock);
 	latency = read_latency_us;
@@ -290,6 +318,17 @@ plan_read(const char *path, uint64_t off, uint64_t size,
 			if (!*eio && off < end && off + size > r->offset)
 			{
 				*eio = true;
+				fire = true;
+			}
+		}
+		else if (r->kind == RULE_TEAR)
+		{
+			uint64_t	end = r->length ? r->offset + r->length : UINT64_MAX;
+
+			if (direct && *tear_us == 0 && size > DIO_ALIGN &&
+				off < end && off + size > r->offset)
+			{
+				*tear_us = r->pause_us;
 				fire = true;
 			}
 		}
@@ -367,7 +406,7 @@ parse_u64(const char *s, uint64_t *result)
 /* Caller holds config_lock (or runs before the filesystem starts). */
 static int
 add_rule(RuleKind kind, const char *suffix, const char *a1, const char *a2,
-		 const char *count, char *err, size_t errlen)
+		 const char *pause, const char *count, char *err, size_t errlen)
 {
 	Rule		r;
 
@@ -383,10 +422,15 @@ add_rule(RuleKind kind, const char *suffix, const char *a1, const char *a2,
 		snprintf(err, errlen, "bad offset \"%s\"", a1);
 		return -EINVAL;
 	}
-	if (!parse_u64(a2, kind == RULE_EIO ? &r.length : &r.maxbytes))
+	if (!parse_u64(a2, kind == RULE_SHORT ? &r.maxbytes : &r.length))
 	{
 		snprintf(err, errlen, "bad %s \"%s\"",
-				 kind == RULE_EIO ? "length" : "maxbytes", a2);
+				 kind == RULE_SHORT ? "maxbytes" : "length", a2);
+		return -EINVAL;
+	}
+	if (pause != NULL && !parse_u64(pause, &r.pause_us))
+	{
+		snprintf(err, errlen, "bad pause \"%s\"", pause);
 		return -EINVAL;
 	}
 	if (count != NULL && !parse_u64(count, &r.remaining))
@@ -469,11 +513,23 @@ run_command(char *line, char *err, size_t errlen)
 
 		if (argc >= 2 && strcmp(argv[1], "add") == 0 &&
 			(argc == 5 || argc == 6))
-			return add_rule(kind, argv[2], argv[3], argv[4],
+			return add_rule(kind, argv[2], argv[3], argv[4], NULL,
 							argc == 6 ? argv[5] : NULL, err, errlen);
 		if (argc >= 2 && strcmp(argv[1], "clear") == 0 && argc <= 3)
 		{
 			clear_rules(kind, argc == 3 ? argv[2] : NULL);
+			return 0;
+		}
+	}
+	if (strcmp(argv[0], "tear") == 0)
+	{
+		if (argc >= 2 && strcmp(argv[1], "add") == 0 &&
+			(argc == 6 || argc == 7))
+			return add_rule(RULE_TEAR, argv[2], argv[3], argv[4], argv[5],
+							argc == 7 ? argv[6] : NULL, err, errlen);
+		if (argc >= 2 && strcmp(argv[1], "clear") == 0 && argc <= 3)
+		{
+			clear_rules(RULE_TEAR, argc == 3 ? argv[2] : NULL);
 			return 0;
 		}
 	}
@@ -490,6 +546,8 @@ run_command(char *line, char *err, size_t errlen)
 		__atomic_store_n(&stat_write_bytes, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&stat_eio, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&stat_short, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&stat_tear_reads, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&stat_tear_written, 0, __ATOMIC_RELAXED);
 		return 0;
 	}
 	snprintf(err, errlen, "unknown or malformed command \"%s\"", argv[0]);
@@ -553,7 +611,7 @@ parse_rule_option(RuleKind kind, const char *spec)
 		free(copy);
 		return -1;
 	}
-	rc = add_rule(kind, fields[0], fields[1], fields[2], fields[3],
+	rc = add_rule(kind, fields[0], fields[1], fields[2], NULL, fields[3],
 				  err, sizeof(err));
 	if (rc != 0)
 		snprintf(startup_errors, sizeof(startup_errors),
@@ -581,9 +639,11 @@ control_text(size_t *len)
 		Rule	   *r = &rules[i];
 
 		fprintf(f, "%s add %s %llu %llu",
-				r->kind == RULE_EIO ? "eio" : "short", r->suffix,
-				(unsigned long long) r->offset,
-				(unsigned long long) (r->kind == RULE_EIO ? r->length : r->maxbytes));
+				r->kind == RULE_EIO ? "eio" : r->kind == RULE_TEAR ? "tear" : "short",
+				r->suffix, (unsigned long long) r->offset,
+				(unsigned long long) (r->kind == RULE_SHORT ? r->maxbytes : r->length));
+		if (r->kind == RULE_TEAR)
+			fprintf(f, " %llu", (unsigned long long) r->pause_us);
 		if (r->remaining)
 			fprintf(f, " %llu", (unsigned long long) r->remaining);
 		fprintf(f, "\t# hits %llu\n", (unsigned long long) r->hits);
@@ -597,6 +657,9 @@ control_text(size_t *len)
 			(unsigned long long) __atomic_load_n(&stat_write_bytes, __ATOMIC_RELAXED),
 			(unsigned long long) __atomic_load_n(&stat_eio, __ATOMIC_RELAXED),
 			(unsigned long long) __atomic_load_n(&stat_short, __ATOMIC_RELAXED));
+	fprintf(f, "# tear_reads %llu tear_written %llu\n",
+			(unsigned long long) __atomic_load_n(&stat_tear_reads, __ATOMIC_RELAXED),
+			(unsigned long long) __atomic_load_n(&stat_tear_written, __ATOMIC_RELAXED));
 	fclose(f);
 	*len = size;
 	return buf;
@@ -966,6 +1029,7 @@ open_backing(const char *path, struct fuse_file_info *fi, bool create,
 	}
 	h->fd = fd;
 	h->direct = (fcntl(fd, F_GETFL) & O_DIRECT) != 0;
+	h->caller_direct = want_direct;
 	fi->fh = (uint64_t) (uintptr_t) h;
 
 	/*
@@ -1032,6 +1096,54 @@ control_read(char *buf, size_t size, off_t off)
 	return (int) len;
 }
 
+/* A torn read enters its pause: register it, so that writes can see it. */
+static int
+pause_begin(const char *path, uint64_t off, uint64_t len)
+{
+	int			slot = -1;
+
+	__atomic_fetch_add(&stat_tear_reads, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&pause_lock);
+	for (int i = 0; i < MAX_PAUSES && slot < 0; i++)
+	{
+		if (pauses[i].path == NULL)
+		{
+			pauses[i] = (Pause) {path, off, len, false};
+			slot = i;
+		}
+	}
+	pthread_mutex_unlock(&pause_lock);
+	return slot;
+}
+
+/* The torn read has read its second half: was its range written meanwhile? */
+static void
+pause_end(int slot)
+{
+	bool		written;
+
+	pthread_mutex_lock(&pause_lock);
+	written = pauses[slot].written;
+	pauses[slot].path = NULL;
+	pthread_mutex_unlock(&pause_lock);
+	if (written)
+		__atomic_fetch_add(&stat_tear_written, 1, __ATOMIC_RELAXED);
+}
+
+/* A write landed: mark the torn reads in their pause that it overlaps. */
+static void
+pause_note_write(const char *path, uint64_t off, uint64_t len)
+{
+	pthread_mutex_lock(&pause_lock);
+	for (int i = 0; i < MAX_PAUSES; i++)
+	{
+		if (pauses[i].path != NULL && off < pauses[i].off + pauses[i].len &&
+			pauses[i].off < off + len && strcmp(pauses[i].path, path) == 0)
+			pauses[i].written = true;
+	}
+	pthread_mutex_unlock(&pause_lock);
+}
+
 static int
 slowfs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 				off_t off, struct fuse_file_info *fi)
@@ -1041,7 +1153,10 @@ slowfs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 	void	   *mem = NULL;
 	size_t		done = 0;
 	uint64_t	latency,
-				limit;
+				limit,
+				tear_us;
+	size_t		stop;
+	int			pause = -1;
 	bool		eio;
 
 	bv = malloc(sizeof(struct fuse_bufvec));
@@ -1067,7 +1182,8 @@ slowfs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 		goto out;
 	}
 
-	latency = plan_read(path ? path : h->path, off, size, &eio, &limit);
+	latency = plan_read(path ? path : h->path, off, size, h->caller_direct,
+						&eio, &limit, &tear_us);
 	sleep_us(latency);
 	__atomic_fetch_add(&stat_reads, 1, __ATOMIC_RELAXED);
 	if (eio)
@@ -1078,26 +1194,40 @@ slowfs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 		return -EIO;
 	}
 
-	while (done < size)
+	/* a torn read stops half way, pauses, then reads the rest */
+	stop = tear_us > 0 ? (size / 2) / DIO_ALIGN * DIO_ALIGN : size;
+	for (;;)
 	{
-		ssize_t		n = pread(h->fd, (char *) mem + done, size - done, off + done);
-
-		if (n < 0)
+		while (done < stop)
 		{
-			int			save = errno;
+			ssize_t		n = pread(h->fd, (char *) mem + done, stop - done, off + done);
 
-			if (save == EINTR)
-				continue;
-			if (save == EINVAL && h->direct && drop_backing_direct(h))
-				continue;
-			free(mem);
-			free(bv);
-			return -save;
+			if (n < 0)
+			{
+				int			save = errno;
+
+				if (save == EINTR)
+					continue;
+				if (save == EINVAL && h->direct && drop_backing_direct(h))
+					continue;
+				if (pause >= 0)
+					pause_end(pause);
+				free(mem);
+				free(bv);
+				return -save;
+			}
+			if (n == 0)
+				break;
+			done += n;
 		}
-		if (n == 0)
+		if (stop == size || done < stop)
 			break;
-		done += n;
+		pause = pause_begin(h->path, off, size);
+		sleep_us(tear_us);
+		stop = size;
 	}
+	if (pause >= 0)
+		pause_end(pause);
 	if (done > limit)
 	{
 		done = limit;
@@ -1161,6 +1291,7 @@ slowfs_write(const char *path, const char *buf, size_t size, off_t off,
 		done += n;
 	}
 	free(bounce);
+	pause_note_write(h->path, off, done);
 	__atomic_fetch_add(&stat_writes, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&stat_write_bytes, done, __ATOMIC_RELAXED);
 	return (int) done;

@@ -340,6 +340,27 @@ check "after 'short clear' the read is whole" \
 	test "$(probe pread "$mnt/rel" 65536 16384)" = 16384
 
 # ------------------------------------------------------------------
+# (d2) torn reads: an O_DIRECT read served in two halves, a write into
+#      the second half landing in the pause between them
+# ------------------------------------------------------------------
+ctl "tear add rel 0 0 300000"
+probe pread "$mnt/rel" 0 16384 >"$work/tear.out" &
+tear_pid=$!
+sleep 0.1
+printf 'TORN' | dd of="$mnt/rel" bs=1 seek=12288 conv=notrunc status=none
+wait "$tear_pid"
+check "torn read returns all 16kB" test "$(cat "$work/tear.out")" = 16384
+check "tear counters: one read in two halves, written in its pause" \
+	grep -q '^# tear_reads 1 tear_written 1$' "$ctlfile"
+sync "$mnt/rel"
+dd if="$mnt/rel" iflag=nocache count=0 status=none
+check "a buffered read is whole" \
+	test "$(dd if="$mnt/rel" bs=16k count=1 status=none | wc -c)" = 16384
+check "... and never served in halves" grep -q '^# tear_reads 1 tear_written 1$' "$ctlfile"
+ctl "tear clear"
+check "after 'tear clear' no tear rule is listed" bash -c "! grep -q '^tear' '$ctlfile'"
+
+# ------------------------------------------------------------------
 # (e) unmount, and rules from the command line
 # ------------------------------------------------------------------
 check "unmount (fusermount3 -u), daemon exits" unmount
