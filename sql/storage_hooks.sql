@@ -19,7 +19,9 @@ SET jit = off;
 SET pg_asyncscan.min_relation_size = 0;
 SET pg_asyncscan.io_method = sync;
 
--- Never vacuumed: no block is all-visible, every one takes the buffered path.
+-- Never vacuumed: no block is all-visible.  AsyncSeqScan reads such blocks
+-- directly too (their tuples judged one by one); with direct_reads off, as
+-- below, every block takes the buffered path, where the hooks stage reads.
 CREATE TABLE sh_t (id int, grp int, pad text) WITH (autovacuum_enabled = off);
 INSERT INTO sh_t SELECT g, g % 10, repeat(md5(g::text), 3)
 FROM generate_series(1, 30000) g;
@@ -65,6 +67,7 @@ $$;
 -- Every IO method, out of shared buffers: every block is read into shared
 -- buffers (the buffered path), most of them from staged reads, and the
 -- rows are the Seq Scan's.  With the hooks off nothing is staged.
+SET pg_asyncscan.direct_reads = off;
 CREATE TEMP TABLE results (method text, hooks boolean, same boolean,
     all_read boolean, staged boolean, used_some boolean, used_le_staged boolean);
 DO $$
@@ -152,6 +155,7 @@ FROM pg_asyncscan_stats WHERE io_method = 'sync';
 
 -- All-visible now: the direct path, whose reads are checked against the
 -- write generations; nothing was written meanwhile, so nothing rejected.
+RESET pg_asyncscan.direct_reads;
 VACUUM sh_t;
 CALL evict('sh_t');
 SELECT (c ->> 'Pages Direct')::bigint > 0 AS direct,

@@ -133,6 +133,10 @@ typedef struct AsyncScanIo
 	Oid			db_oid;
 	Oid			rel_number;
 	bool		direct_io;		/* reads not found cached use O_DIRECT */
+	bool		complete_at_submit;	/* methods that perform reads in the
+									 * backend (sync) do so at submit, not
+									 * when waited for: the owner reclaims
+									 * only complete reads */
 
 	/* reads the method performed in the backend instead (worker: full) */
 	uint64		inline_reads;

@@ -13,7 +13,8 @@
  * so the device works on the whole look-ahead window at once and the
  * preadv() later mostly copies from the page cache.  O_DIRECT reads, which
  * cannot be announced, are performed when submitted, as in PostgreSQL 18's
- * method_sync.c.  Drain has nothing to wait for: no memory of the scan is
+ * method_sync.c; so are all reads of an owner that asks for it
+ * (complete_at_submit: the storage hooks' staging).  Drain has nothing to wait for: no memory of the scan is
  * written into except by the backend itself.
  *
  * IDENTIFICATION
@@ -77,7 +78,7 @@ sync_submit(AsyncScanIo *io)
 
 		Assert(read->state == ASYNCSCAN_READ_STAGED);
 		read->state = ASYNCSCAN_READ_SUBMITTED;
-		if (read->direct_fd >= 0)
+		if (read->direct_fd >= 0 || io->complete_at_submit)
 			asyncscan_read_sync(read);
 		else
 		{

@@ -507,6 +507,8 @@ staging_begin(void)
 		TYPEALIGN(STAGING_IO_ALIGN,
 				  palloc((Size) STAGING_ARENA_BLOCKS * BLCKSZ + STAGING_IO_ALIGN));
 
+	/* staged reads must be complete to be reclaimed (reclaim_oldest) */
+	staging.io.complete_at_submit = true;
 	staging.io.ops->init_owner(&staging.io);
 	staging.active = true;
 	MemoryContextSwitchTo(oldcxt);
