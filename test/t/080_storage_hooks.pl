@@ -224,7 +224,7 @@ foreach my $key (keys %seen)
 	$all_staged += $seen{$key}{staged};
 	$all_used += $seen{$key}{used};
 }
-diag("reliability: buffered path under writers, every method x hooks on/off, vs Seq Scan of the same snapshot: "
+diag("reliability: never-vacuumed table under writers, every method x (hooks on, off, on with direct reads), vs Seq Scan of the same snapshot: "
 	  . "cases=$compared differences=$mismatches staged=$all_staged used=$all_used");
 foreach my $key (sort keys %seen)
 {
