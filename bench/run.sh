@@ -43,6 +43,10 @@
 #                     of the working tree
 #   --no-build        reuse the pg_asyncscan.so of the previous run
 #   --fresh-data      regenerate the clusters, tables and the slow device
+#   --self-test-wrong-result
+#                     test the harness: expect one row more than the Seq
+#                     Scan returns, so that every timed run fails with
+#                     "wrong result" (the report must say so)
 #   --out DIR         result directory (default bench/results/<ts>-<mode>)
 #   --report DIR      only (re)write DIR/report.md and plots from its
 #                     results.json, measure nothing
@@ -127,6 +131,7 @@ while [ $# -gt 0 ]; do
 		--dry-run) DRY_RUN=1 ;;
 		--no-build) BUILD=0 ;;
 		--fresh-data) PYARGS+=(--fresh-data) ;;
+		--self-test-wrong-result) PYARGS+=(--self-test-wrong-result) ;;
 		--clean) CLEAN=1 ;;
 		-h | --help)
 			usage
