@@ -214,7 +214,9 @@ MODES = {
                   head=HEAD_QUICK, head_tables={"cold": ["av", "nv"], "warm": ["av", "nv"],
                                                 "hot": ["av"]},
                   head_runs={"cold": 5, "warm": 5, "hot": 15},
-                  grid_clients=[1, 4], grid_c4_queries=["noqual"],
+                  # more than 1 client: no qual, cold and warm only
+                  grid_clients=[1, 4], grid_multi_queries=["noqual"],
+                  grid_multi_caches=["cold", "warm"],
                   grid_runs={"cold": 3, "warm": 3, "hot": 15},
                   slow=[(2000, "av", 3)], slow_configs=SLOW_QUICK,
                   par_runs=3, mixed=MIXED_QUICK, mixed_runs=3),
@@ -223,7 +225,7 @@ MODES = {
                  head=HEAD_FULL, head_tables={"cold": ["av", "nv"], "warm": ["av", "nv"],
                                               "hot": ["av"]},
                  head_runs={"cold": 9, "warm": 9, "hot": 15},
-                 grid_clients=[1, 2, 4], grid_c4_queries=None,
+                 grid_clients=[1, 2, 4], grid_multi_queries=None, grid_multi_caches=None,
                  grid_runs={"cold": 7, "warm": 7, "hot": 15},
                  slow=[(2000, "av", 7), (2000, "nv", 5), (500, "av", 5)],
                  slow_configs=SLOW_FULL, par_runs=9, mixed=MIXED_FULL, mixed_runs=5),
@@ -281,11 +283,17 @@ def read_stat(pid):
 
 
 def children(ppid):
-    """{pid: (cpu ticks, state, cmdline)} of the live children of ppid."""
+    """{pid: (cpu ticks, state, cmdline)} of the live children of ppid (from
+    /proc/PID/task/PID/children, the children of the postmaster's only
+    thread, when the kernel has it: much cheaper than reading every
+    process's stat on a busy machine)."""
     out = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
+    try:
+        with open(f"/proc/{ppid}/task/{ppid}/children") as f:
+            pids = f.read().split()
+    except OSError:
+        pids = [d for d in os.listdir("/proc") if d.isdigit()]
+    for d in pids:
         st = read_stat(d)
         if st is None or st["ppid"] != ppid:
             continue
@@ -535,11 +543,15 @@ class SlowDevice:
     the kernel's page cache, readahead (read_ahead_kb of the loop device)
     and O_DIRECT work as on a real disk.
 
-    The backing file (the only thing that persists) lives in
-    WORK/slowdev/disk.img; the mount points are in a directory of their own
-    beside WORK (WORK-mnt), outside the directory the PostgreSQL 17 chroot
-    binds, so no other mount namespace holds a copy of these mounts.
-    slowfs runs as root (root sets up the loop device through it)."""
+    The backing file (the only thing that persists) is WORK/slowdev/disk.img;
+    the mount points are in a directory of their own beside WORK (WORK-mnt).
+    bench/run.sh runs this script in a mount namespace of its own (unshare
+    --mount), so the mounts exist only there: no other session's mount
+    namespace (another agent's unshare, a chroot) can hold a copy of them
+    and keep the file system alive after we unmount it.  The loop device is
+    detached right after mounting (autoclear), so it goes with the file
+    system.  slowfs runs as root, in the foreground as our child, its PID in
+    WORK/slowdev/slowfs.pid for bench/run.sh to stop it if we are killed."""
 
     IMAGE_BYTES = 8 << 30           # sparse
     READ_AHEAD_KB = 128
@@ -548,43 +560,75 @@ class SlowDevice:
         self.binary = binary
         self.src = os.path.join(work, "slowdev")
         self.image = os.path.join(self.src, "disk.img")
+        self.pidfile = os.path.join(self.src, "slowfs.pid")
         mnt = work.rstrip("/") + "-mnt"
         self.base = mnt
         self.fuse = os.path.join(mnt, "fuse")
         self.mnt = os.path.join(mnt, "ext4")
         self.ctl = os.path.join(self.fuse, ".slowfs_control")
         self.loop = None
+        self.proc = None
         self.latency = None
         self.fresh = False
 
     def ts_dir(self, cluster):
         return os.path.join(self.mnt, "ts", cluster)
 
-    def loops(self):
-        """Loop devices whose backing file is our image (as seen through the
-        FUSE mount), also those of a killed run."""
-        r = run(["losetup", "-l", "-n", "-O", "NAME,BACK-FILE"], check=False)
+    def image_loops(self):
+        """Loop devices on our image, in any mount namespace: matched by
+        the backing file's inode (slowfs passes the backing file's inode
+        number through) and name."""
+        try:
+            ino = os.stat(self.image).st_ino
+        except OSError:
+            return []
+        r = run(["losetup", "-l", "-n", "-O", "NAME,BACK-INO,BACK-FILE"], check=False)
         out = []
         for line in r.stdout.splitlines():
-            p = line.split(None, 1)
-            if len(p) == 2 and p[1].startswith(self.fuse + "/"):
+            p = line.split(None, 2)
+            if len(p) == 3 and p[1] == str(ino) and \
+                    os.path.basename(p[2].split(" (deleted)")[0]) == "disk.img":
                 out.append(p[0])
         return out
 
+    def stale_daemon(self):
+        """PID of a slowfs of ours (from the PID file) still running, or None"""
+        try:
+            with open(self.pidfile) as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+        except (OSError, ValueError):
+            return None
+        return pid if self.fuse in cmd and os.path.basename(self.binary) in cmd else None
+
     def teardown(self):
-        """Unmount ext4, detach the loop device, unmount slowfs: whatever of
-        it is there, from this run or a killed one.  Never raises."""
+        """Unmount ext4 (the loop device detaches itself), unmount slowfs
+        and wait for the daemon to exit: whatever of it is there.  Never
+        raises."""
         try:
             if mounted(self.mnt):
                 if run(["umount", self.mnt], check=False).returncode != 0:
                     run(["umount", "-l", self.mnt], check=False)
-            for dev in self.loops():
-                run(["losetup", "-d", dev], check=False)
             if mounted(self.fuse):
                 if run(["fusermount3", "-u", self.fuse], check=False).returncode != 0:
                     run(["fusermount3", "-uz", self.fuse], check=False)
+            pid = self.proc.pid if self.proc else self.stale_daemon()
+            for _ in range(100):
+                if pid is None or not os.path.exists(f"/proc/{pid}") or (
+                        self.proc and self.proc.poll() is not None):
+                    break
+                time.sleep(0.1)
+            else:
+                log(f"  slowfs (PID {pid}) did not exit after its unmount: killing it")
+                os.kill(pid, signal.SIGKILL)
+            if self.proc:
+                self.proc.wait(timeout=10)
+            if os.path.exists(self.pidfile):
+                os.unlink(self.pidfile)
         except Exception as e:  # noqa: BLE001 - best effort on the way out
             log(f"  slow device teardown: {e}")
+        self.proc = None
         self.loop = None
 
     def setup(self, fresh=False):
@@ -592,18 +636,37 @@ class SlowDevice:
         os.makedirs(self.src, exist_ok=True)
         for d in (self.base, self.fuse, self.mnt):
             os.makedirs(d, exist_ok=True)
+        # a file system on our image still alive elsewhere (a killed run's
+        # mount namespace, or one that copied our mounts): never mount a
+        # second one on the same image; wait a little, then take a new image
+        for _ in range(30):
+            if not self.image_loops():
+                break
+            time.sleep(2)
+        else:
+            log(f"  a loop device on {self.image} is still in use elsewhere "
+                f"({', '.join(self.image_loops())}): making a new image")
+            fresh = True
         if fresh and os.path.exists(self.image):
             os.unlink(self.image)
         self.fresh = not os.path.exists(self.image)
         if self.fresh:
             with open(self.image, "wb") as f:
                 f.truncate(self.IMAGE_BYTES)
-        run([self.binary, "--read-latency-us=0", self.src, self.fuse])
-        self.latency = 0
-        for _ in range(100):
-            if os.path.exists(os.path.join(self.fuse, "disk.img")):
+        log_path = os.path.join(self.src, "slowfs.log")
+        with open(log_path, "ab") as lf:
+            self.proc = subprocess.Popen([self.binary, "-f", "--read-latency-us=0", self.src,
+                                          self.fuse], stdout=lf, stderr=lf,
+                                         stdin=subprocess.DEVNULL)
+        with open(self.pidfile, "w") as f:
+            f.write(f"{self.proc.pid}\n")
+        for _ in range(200):
+            if mounted(self.fuse) or self.proc.poll() is not None:
                 break
             time.sleep(0.05)
+        if not mounted(self.fuse):
+            raise RuntimeError(f"slowfs did not mount {self.fuse} (see {log_path})")
+        self.latency = 0
         self.loop = run(["losetup", "--direct-io=on", "--find", "--show",
                          os.path.join(self.fuse, "disk.img")]).stdout.strip()
         if self.fresh:
@@ -612,6 +675,9 @@ class SlowDevice:
             run(["mkfs.ext4", "-q", "-L", "pgasb-slow", "-E",
                  "lazy_itable_init=0,lazy_journal_init=0", self.loop])
         run(["mount", "-o", "noatime", self.loop, self.mnt])
+        # detached now, it stays until the file system is unmounted
+        # (autoclear): no loop device outlives the mount
+        run(["losetup", "-d", self.loop])
         self.set_read_ahead(self.READ_AHEAD_KB)
         ts = os.path.join(self.mnt, "ts")
         os.makedirs(ts, exist_ok=True)
@@ -647,6 +713,7 @@ class SlowDevice:
         except (ValueError, KeyError, IndexError):
             dev = {}
         return dict(loop=self.loop, back_file=dev.get("back-file"), dio=dev.get("dio"),
+                    autoclear=dev.get("autoclear"),
                     image=self.image, image_gb=self.IMAGE_BYTES / 2**30,
                     read_ahead_kb=self.queue("read_ahead_kb"),
                     max_sectors_kb=self.queue("max_sectors_kb"),
@@ -816,7 +883,11 @@ class Bench:
                 for n in m["grid_clients"]:
                     for t in TABLES:
                         for q in QUERIES:
-                            if n > 1 and m["grid_c4_queries"] and q not in m["grid_c4_queries"]:
+                            if n > 1 and m["grid_multi_queries"] and \
+                                    q not in m["grid_multi_queries"]:
+                                continue
+                            if n > 1 and m["grid_multi_caches"] and \
+                                    cache not in m["grid_multi_caches"]:
                                 continue
                             if (cache, t, q, n, self.dbname(gdb)) in covered:
                                 continue
@@ -1183,10 +1254,12 @@ class Bench:
             cl.stop()
             drop_caches()
             cl.start(cfg["start"])
+            started = True
         else:
-            cl.ensure(cfg["start"])
-        # plan once: catalogs come into the caches, not the table
-        cl.psql(f"EXPLAIN {sql}", db, cfg["gucs"])
+            started = cl.ensure(cfg["start"])
+        if started:
+            # plan once: catalogs come into the caches, not the table
+            cl.psql(f"EXPLAIN {sql}", db, cfg["gucs"])
         files = None
         sb = None
         pages = self.extra["table_state"].get(f"{cfg['cluster']}/{db}/{rel}", {}).get("pages")
@@ -1445,7 +1518,7 @@ class Bench:
         n = g["clients"]
         par = min(n, NPROC)
         cpu = {"noqual": 1.0, "cheap": 0.8, "expensive": 2.2}[g["query"]]
-        restart = 1.8 + (2.5 if cfg["cluster"] == "pg17" else 0)
+        restart = 1.3 + (0.6 if cfg["cluster"] == "pg17" else 0)
         if g["section"] == "mixed":
             return self.mixed_secs + 4
         if g["section"] == "slow":
@@ -1453,10 +1526,10 @@ class Bench:
             return restart + io * g["latency_us"] / 2000 + 0.3
         if g["cache"] == "cold":
             reads = 1 + (0.3 if cfg["role"] == "seq" else 0.8) * (n - 1)
-            return restart + max(gb * reads, gb * cpu / 1.3 * n / par) + 0.3
+            return restart + max(gb * reads / 1.1, gb * cpu / 1.3 * n / par) + 0.3
         if g["cache"] == "warm":
-            return 0.5 + gb * cpu / 1.3 * n / par
-        return 0.6 + gb * cpu / 0.8 * (1 + n / par)
+            return 0.35 + gb * cpu / 1.3 * n / par
+        return 0.5 + gb * cpu / 0.8 * (1 + n / par)
 
     def total_eta(self, todo):
         known = self.act_done / self.est_done if self.est_done else 1.0
@@ -1511,8 +1584,21 @@ class Bench:
         total = sum(by.values()) + self.extra_estimate()
         log(f"  total {len(steps)} timed runs; estimated {fmt_s(total)} (timed runs "
             f"{fmt_s(sum(by.values()))}, fio / checks / EXPLAIN appendix "
-            f"{fmt_s(self.extra_estimate())}), plus making the data the first time")
+            f"{fmt_s(self.extra_estimate())})")
+        log(f"  making the data the first time (kept for later runs) takes about "
+            f"{fmt_s(self.data_estimate())} more")
         return total
+
+    def data_estimate(self):
+        """Seconds to make every database and table the groups need from
+        nothing: pgbench -i about 1 s per scale unit here, a copy 0.6 s
+        (0.8 s per unit on the slow device)."""
+        s = 0.0
+        for (cluster, kind), tables in self.needs().items():
+            scale = self.db_scale(kind)
+            k = 1.5 if kind == "slow" else 1.0
+            s += 10 + scale * k + scale * 0.6 * k * len(tables - {"av"})
+        return s
 
     # -- main loop --
     def main(self):
@@ -1680,7 +1766,7 @@ class Bench:
                     restarts={n: c.restarts for n, c in self.clusters.items()})
         tmp = os.path.join(self.out, "results.json.tmp")
         with open(tmp, "w") as f:
-            json.dump(data, f, indent=1)
+            json.dump(data, f, separators=(",", ":"))
         os.replace(tmp, os.path.join(self.out, "results.json"))
 
     def cleanup(self):

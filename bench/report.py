@@ -125,6 +125,10 @@ class Report:
                     load=statistics.median([r["load1"] for r in runs]),
                     failed=len(self.by.get((gid, cid), [])) - len(runs))
 
+    def wrong(self, gid, cid):
+        """runs of (group, configuration) that returned a wrong result"""
+        return sum(1 for r in self.by.get((gid, cid), []) if r.get("error") == "wrong result")
+
     def metric(self, gid):
         """what a group is judged on: 'cpu' (shared-buffer-hot) or 'time'"""
         return self.groups[gid].get("judge", "time")
@@ -139,8 +143,10 @@ class Report:
         x, y = a[metric], b[metric]
         ratio = x["med"] / y["med"] if y["med"] else None
         overlap = x["q1"] <= y["q3"] and y["q1"] <= x["q3"]
-        return dict(ratio=ratio, a=x, b=y, overlap=overlap,
-                    ok=ratio is not None and (ratio <= NOT_SLOWER or overlap),
+        # a wrong result disqualifies the comparison, whatever the times
+        wrong = self.wrong(gid, cid) + self.wrong(gid, base)
+        return dict(ratio=ratio, a=x, b=y, overlap=overlap, wrong=wrong,
+                    ok=not wrong and ratio is not None and (ratio <= NOT_SLOWER or overlap),
                     metric=metric, n=min(x["n"], y["n"]))
 
     def ratio(self, gid, cid, base, metric="time"):
@@ -316,9 +322,12 @@ set bmargin 7
 
     @staticmethod
     def cell_ok(cache, cmp):
-        """'ok', 'SLOWER', 'few runs' (hot with fewer than 15) or None"""
+        """'ok', 'SLOWER', 'WRONG RESULT', 'few runs' (hot with fewer than
+        15) or None"""
         if not cmp:
             return None
+        if cmp["wrong"]:
+            return "WRONG RESULT"
         if cache == "hot" and cmp["n"] < HOT_MIN_RUNS:
             return "few runs" if cmp["ok"] else "SLOWER"
         return "ok" if cmp["ok"] else "SLOWER"
@@ -393,19 +402,22 @@ set bmargin 7
     def fmt_cmp(self, cmp, unit="ms"):
         if not cmp:
             return "not measured"
-        return (f"{cmp['ratio']:.2f}x ({fnum(cmp['a']['med'])} vs {fnum(cmp['b']['med'])} {unit}; "
+        return (("**WRONG RESULT** in " + str(cmp["wrong"]) + " runs; " if cmp["wrong"] else "")
+                + f"{cmp['ratio']:.2f}x ({fnum(cmp['a']['med'])} vs {fnum(cmp['b']['med'])} {unit}; "
                 f"IQR {fiqr(cmp['a'])} vs {fiqr(cmp['b'])})")
 
     def target1(self):
         cells = self.grid_cells()
         measured = [c for c in cells if c[5]]
-        bad = [c for c in measured if self.cell_ok(c[0], c[5]) == "SLOWER"]
+        bad = [c for c in measured if self.cell_ok(c[0], c[5]) in ("SLOWER", "WRONG RESULT")]
         few = [c for c in measured if self.cell_ok(c[0], c[5]) == "few runs"]
         worst = max(measured, key=lambda c: c[5]["ratio"]) if measured else None
         txt = f"{len(measured) - len(bad) - len(few)} of {len(cells)} cells not slower"
         if bad:
-            txt += "; slower: " + ", ".join(
-                f"{c[0]} {c[1]} {c[2]} c{c[3]} {c[5]['ratio']:.2f}x" for c in bad[:12])
+            txt += "; slower or wrong: " + ", ".join(
+                f"{c[0]} {c[1]} {c[2]} c{c[3]} "
+                + ("**wrong result**" if c[5]["wrong"] else f"{c[5]['ratio']:.2f}x")
+                for c in bad[:12])
             if len(bad) > 12:
                 txt += f", … ({len(bad)} in all)"
         if few:
@@ -428,7 +440,8 @@ set bmargin 7
         gid = "head-cold-nv-c1"
         cmp = self.compare(gid, "pg15_async", "pg15_seqscan") if gid in self.groups else None
         self.row(2, "never-vacuumed table, cold: defaults ≤ 0.80x of Seq Scan",
-                 self.fmt_cmp(cmp), verdict(cmp["ratio"] <= 0.80) if cmp else "not measured")
+                 self.fmt_cmp(cmp), verdict(cmp["ratio"] <= 0.80 and not cmp["wrong"])
+                 if cmp else "not measured")
 
     def target3(self):
         gid = "head-cold-av-c1"
@@ -438,7 +451,7 @@ set bmargin 7
                      "PG18's io_uring and worker", "not measured", "not measured")
             return
         parts = [self.fmt_cmp(cmp)]
-        ok = cmp["ratio"] <= 0.60
+        ok = cmp["ratio"] <= 0.60 and not cmp["wrong"]
         a = cmp["a"]["med"]
         for base in ("pg18_uring", "pg18_worker"):
             c = self.case(gid, base)
@@ -462,7 +475,7 @@ set bmargin 7
             self.row(4, "OS-warm, defaults ≤ 0.75x of Seq Scan, faster than PG18 worker",
                      "not measured", "not measured")
             return
-        ok = cmp["ratio"] <= 0.75
+        ok = cmp["ratio"] <= 0.75 and not cmp["wrong"]
         parts = [self.fmt_cmp(cmp)]
         c = self.case(gid, "pg18_worker")
         if c:
@@ -489,6 +502,10 @@ set bmargin 7
                      "method ≥ 4x faster than Seq Scan", "not measured", "not measured")
             return
         gid = gids[0]
+        if not any(self.case(gid, c) for c in self.groups[gid]["configs"]):
+            self.row(5, "slow device: defaults within 15% of the device's limit; every IO "
+                     "method ≥ 4x faster than Seq Scan", "not measured", "not measured")
+            return
         parts, ok = [], True
         lim = self.device_limit(gid)
         c = self.case(gid, "pg15_async")
@@ -513,6 +530,10 @@ set bmargin 7
         r = self.ratio(gid, "pg15_async", "pg15_seqscan")
         if r:
             parts.append(f"(defaults {1 / r:.1f}x faster)")
+        nwrong = sum(self.wrong(gid, c) for c in self.groups[gid]["configs"])
+        if nwrong:
+            ok = False
+            parts.insert(0, f"**WRONG RESULT** in {nwrong} runs")
         self.row(5, "slow block device (+2 ms per request, all-visible): defaults within 15% "
                  "of the device's limit, and every IO method (sync, io_uring, worker) ≥ 4x "
                  "faster than Seq Scan", "; ".join(parts), verdict(ok))
@@ -528,7 +549,7 @@ set bmargin 7
                 parts.append(f"{cache}: not measured")
                 continue
             any_ = True
-            ok = ok and cmp["ratio"] <= lim
+            ok = ok and cmp["ratio"] <= lim and not cmp["wrong"]
             parts.append(f"{cache}: {self.fmt_cmp(cmp)} (≤ {lim:.2f}x: "
                          f"{'yes' if cmp['ratio'] <= lim else '**no**'})")
         self.row(6, "parallel query (Gather, 2 workers): cold ≤ 0.65x, warm ≤ 0.85x of "
@@ -550,7 +571,8 @@ set bmargin 7
         return out
 
     def target7(self):
-        checks = [c for c in self.major_checks() if c[3]]
+        planned = self.major_checks()
+        checks = [c for c in planned if c[3]]
         if not checks:
             self.row(7, "every tested major against its own Seq Scan (18: worker and "
                      "io_uring; 17)", "not measured", "not measured")
@@ -558,17 +580,22 @@ set bmargin 7
         bad = [c for c in checks if not c[3]["ok"]]
         txt = f"{len(checks) - len(bad)} of {len(checks)} comparisons not slower"
         if bad:
-            txt += "; slower: " + ", ".join(
-                f"{self.short(c[1])} vs {self.short(c[2])} in {c[0]} {c[3]['ratio']:.2f}x"
+            txt += "; slower or wrong: " + ", ".join(
+                f"{self.short(c[1])} vs {self.short(c[2])} in {c[0]} "
+                + ("**wrong result**" if c[3]["wrong"] else f"{c[3]['ratio']:.2f}x")
                 for c in bad)
-        wins = [c for c in checks if c[3]["ratio"] < 0.9]
+        wins = [c for c in checks if c[3]["ok"] and c[3]["ratio"] < 0.9]
         if wins:
-            txt += "; faster (< 0.90x): " + ", ".join(
+            txt += f"; {len(wins)} faster than 0.90x, best: " + ", ".join(
                 f"{self.short(c[1])} vs {self.short(c[2])} in {c[0]} {c[3]['ratio']:.2f}x"
-                for c in wins)
+                for c in sorted(wins, key=lambda c: c[3]["ratio"])[:4])
+        missing = len(planned) - len(checks)
+        if missing:
+            txt += f"; {missing} comparisons not measured"
         self.row(7, "every tested major against its own Seq Scan, never slower (PG18: its "
                  "Seq Scan with io_method worker and with io_uring; PG17: its Seq Scan)",
-                 txt, verdict(not bad))
+                 txt, verdict(False) if bad else
+                 (f"not judged: {missing} not measured" if missing else verdict(True)))
 
     def target8(self):
         head = [g for g in self.d["groups"] if g["section"] == "headline"]
@@ -666,8 +693,8 @@ set bmargin 7
                         v = self.cell_ok(cache, c[5])
                         if v is None:
                             row.append("–")
-                        elif v == "SLOWER":
-                            row.append(f"**{c[5]['ratio']:.2f}x SLOWER**")
+                        elif v in ("SLOWER", "WRONG RESULT"):
+                            row.append(f"**{c[5]['ratio']:.2f}x {v}**")
                         else:
                             row.append(f"{c[5]['ratio']:.2f}x {v}")
                     w(f"| {self.tlabel(table)} | {self.qlabel(query)} | " + " | ".join(row) + " |")

@@ -182,12 +182,24 @@ in_pg17_root()
 	bash "$ROOT/test/debian_chroot.sh" run 17 --cache "$CACHE" --bind "$WORK" -- "$@"
 }
 
-# teardown_slowdev -- unmount the slow device (ext4, then the loop device,
-# then slowfs), whatever of it a run (this one or a killed one) left; only
-# loop devices whose backing file is on our slowfs mount; never fails
+# teardown_slowdev -- the slow device's leftovers.  matrix.py mounts it in
+# a mount namespace of its own (see below), which goes away with its last
+# process: if matrix.py was killed, that is its slowfs daemon (PID file
+# $WORK/slowdev/slowfs.pid; killed only if it is still our slowfs), and with
+# the namespace go the ext4 mount and its (autoclear) loop device.  Mounts
+# in this namespace are from older versions of this script: ext4, then
+# loop devices whose backing file is on our slowfs mount, then slowfs.
+# Never fails.
 teardown_slowdev()
 {
-	local dev
+	local dev pid
+	pid=$(cat "$WORK/slowdev/slowfs.pid" 2>/dev/null || true)
+	if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+		grep -qF "$SLOWDEV_MNT/fuse"; then
+		kill "$pid" 2>/dev/null || true
+		sleep 1
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
 	if grep -qs " $SLOWDEV_MNT/ext4 " /proc/self/mountinfo; then
 		umount "$SLOWDEV_MNT/ext4" 2>/dev/null || umount -l "$SLOWDEV_MNT/ext4" 2>/dev/null || true
 	fi
@@ -416,8 +428,11 @@ fi
 } >"$BUILD_INFO"
 
 # --- the matrix -----------------------------------------------------------------
-# in the background, so that a signal to this script is handled at once
-python3 "$HERE/matrix.py" --mode "$MODE" --out "$OUT" --lib "$LIBDIR" \
+# in the background, so that a signal to this script is handled at once; in
+# a mount namespace of its own (unshare execs python3: PY_PID is the
+# harness), so that the slow device's mounts are invisible to every other
+# mount namespace on the machine and none can keep them alive
+unshare --mount --propagation private -- python3 "$HERE/matrix.py" --mode "$MODE" --out "$OUT" --lib "$LIBDIR" \
 	--pg18 "$PG18_DIR" --lib18 "$LIBDIR18" --pg17-cache "$CACHE" --lib17 "$LIBDIR17" \
 	--workdir "$WORK" --port-base "$PORT" "${PYARGS[@]}" &
 PY_PID=$!
