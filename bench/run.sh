@@ -32,6 +32,7 @@
 #   --grid-scale N    ... of the grid's tables (50)
 #   --hot-scale N     ... of the shared-buffer-hot tables (8)
 #   --slow-scale N    ... of the slow device's tables (quick 10, full 30)
+#   --mixed-scale N   ... of the mixed workload's database (50)
 #   --only LIST       only these groups (ids or prefixes: head, head-cold,
 #                     grid, grid-hot, grid-warm-nv, par, slow, slow2000,
 #                     mixed; bench/matrix.py --dry-run --verbose lists them)
@@ -39,6 +40,9 @@
 #   --skip LIST       leave out: pg17, pg18, slow, mixed, grid, parallel,
 #                     headline
 #   --dry-run         print the groups and the estimated time, then exit
+#   --explain         keep one cold EXPLAIN (ANALYZE, BUFFERS) per
+#                     configuration of the cold 1-client groups (the
+#                     report's appendix; --full does it anyway)
 #   --ref REF         build pg_asyncscan from git REF (git archive) instead
 #                     of the working tree
 #   --no-build        reuse the pg_asyncscan.so of the previous run
@@ -102,7 +106,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 		--quick) MODE=quick ;;
 		--full) MODE=full ;;
-		--runs | --scale | --grid-scale | --hot-scale | --slow-scale | --only | --configs)
+		--runs | --scale | --grid-scale | --hot-scale | --slow-scale | --mixed-scale | --only | --configs)
 			[ $# -ge 2 ] || asyncscan_die "$1 needs a value"
 			PYARGS+=("$1" "$2")
 			shift
@@ -129,6 +133,7 @@ while [ $# -gt 0 ]; do
 			shift
 			;;
 		--dry-run) DRY_RUN=1 ;;
+		--explain) PYARGS+=(--explain on) ;;
 		--no-build) BUILD=0 ;;
 		--fresh-data) PYARGS+=(--fresh-data) ;;
 		--self-test-wrong-result) PYARGS+=(--self-test-wrong-result) ;;
@@ -199,6 +204,7 @@ teardown_slowdev()
 		kill "$pid" 2>/dev/null || true
 		sleep 1
 		kill -KILL "$pid" 2>/dev/null || true
+		rm -f "$WORK/slowdev/slowfs.pid"
 	fi
 	if grep -qs " $SLOWDEV_MNT/ext4 " /proc/self/mountinfo; then
 		umount "$SLOWDEV_MNT/ext4" 2>/dev/null || umount -l "$SLOWDEV_MNT/ext4" 2>/dev/null || true
