@@ -129,6 +129,12 @@ class Report:
         """runs of (group, configuration) that returned a wrong result"""
         return sum(1 for r in self.by.get((gid, cid), []) if r.get("error") == "wrong result")
 
+    def declined(self, gid, cid):
+        """did the planner keep the Seq Scan for this AsyncSeqScan row?"""
+        g = self.groups[gid]
+        key = f"{g['dbname']}/{g['table']}/{g['query']}/{cid}"
+        return key in (self.ex.get("plan_declined") or [])
+
     def metric(self, gid):
         """what a group is judged on: 'cpu' (shared-buffer-hot) or 'time'"""
         return self.groups[gid].get("judge", "time")
@@ -422,6 +428,11 @@ set bmargin 7
                 txt += f", … ({len(bad)} in all)"
         if few:
             txt += f"; {len(few)} hot cells with fewer than {HOT_MIN_RUNS} runs (not judged)"
+        dec = [c for c in measured if self.declined(c[4], "pg15_async")]
+        if dec:
+            txt += (f"; in {len(dec)} cells the planner kept the Seq Scan: "
+                    + ", ".join(f"{c[0]} {c[1]} {c[2]} c{c[3]}" for c in dec[:8])
+                    + (", …" if len(dec) > 8 else ""))
         if worst:
             txt += (f"; highest ratio {worst[5]['ratio']:.2f}x ({worst[0]} {worst[1]} {worst[2]} "
                     f"c{worst[3]})")
@@ -696,7 +707,9 @@ set bmargin 7
                         elif v in ("SLOWER", "WRONG RESULT"):
                             row.append(f"**{c[5]['ratio']:.2f}x {v}**")
                         else:
-                            row.append(f"{c[5]['ratio']:.2f}x {v}")
+                            row.append(f"{c[5]['ratio']:.2f}x {v}"
+                                       + (" (Seq Scan planned)"
+                                          if self.declined(c[4], "pg15_async") else ""))
                     w(f"| {self.tlabel(table)} | {self.qlabel(query)} | " + " | ".join(row) + " |")
             w()
         w("<details><summary>Every cell: medians and IQRs</summary>")
@@ -805,6 +818,8 @@ plot {", ".join(plots)}
                       self.bound(c)]
             if cid in ("pg15_seqscan", "pg15_par_seqscan") or self.cfg[cid].get("defaults"):
                 cells[0] = f"**{cells[0]}**"
+            if self.declined(gid, cid):
+                cells[0] += " (planned a Seq Scan: pg_asyncscan stepped aside)"
             w("| " + " | ".join(cells) + " |")
         w()
 

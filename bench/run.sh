@@ -47,6 +47,10 @@
 #                     of the working tree
 #   --no-build        reuse the pg_asyncscan.so of the previous run
 #   --fresh-data      regenerate the clusters, tables and the slow device
+#   --strict-plans    every AsyncSeqScan row must plan the Custom Scan (by
+#                     default a Seq Scan is accepted, and reported, when
+#                     pg_asyncscan is loaded and enabled: the planner stepped
+#                     aside, as issue 14 allows where it cannot win)
 #   --self-test-wrong-result
 #                     test the harness: expect one row more than the Seq
 #                     Scan returns, so that every timed run fails with
@@ -136,6 +140,7 @@ while [ $# -gt 0 ]; do
 		--explain) PYARGS+=(--explain on) ;;
 		--no-build) BUILD=0 ;;
 		--fresh-data) PYARGS+=(--fresh-data) ;;
+		--strict-plans) PYARGS+=(--strict-plans) ;;
 		--self-test-wrong-result) PYARGS+=(--self-test-wrong-result) ;;
 		--clean) CLEAN=1 ;;
 		-h | --help)
