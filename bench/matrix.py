@@ -779,7 +779,15 @@ class Bench:
             sys.exit(f"matrix.py: --skip knows {', '.join(SKIPPABLE)}, not {', '.join(bad)}")
         self.use_pg18 = "pg18" not in self.skip
         self.use_pg17 = "pg17" not in self.skip
+        if args.configs:
+            unknown = set(args.configs.split(",")) - set(CONFIGS)
+            if unknown:
+                sys.exit(f"matrix.py: unknown configurations: {', '.join(sorted(unknown))} "
+                         "(matrix.py --list)")
         self.groups = self.plan_groups()
+        if not self.groups:
+            sys.exit("matrix.py: no group matches --only / --skip / --configs "
+                     "(matrix.py --dry-run --verbose lists the groups)")
         used = {CONFIGS[c]["cluster"] for g in self.groups for c in g["configs"]}
         self.clusters = {}
         self.slowdev = None

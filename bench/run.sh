@@ -167,7 +167,7 @@ python3 "$HERE/matrix.py" --mode "$MODE" --dry-run "${PYARGS[@]}" ||
 	asyncscan_die "bad options (see above)"
 [ "$DRY_RUN" = 1 ] && exit 0
 
-asyncscan_require_root "$0" "$@"
+asyncscan_require_root "$0" "${ORIG_ARGS[@]}"
 
 PG18_DIR=$CACHE/pg18
 PG18_CONFIG=$PG18_DIR/bin/pg_config
