@@ -777,8 +777,6 @@ class Bench:
         bad = self.skip - set(SKIPPABLE)
         if bad:
             sys.exit(f"matrix.py: --skip knows {', '.join(SKIPPABLE)}, not {', '.join(bad)}")
-        self.use_pg18 = "pg18" not in self.skip
-        self.use_pg17 = "pg17" not in self.skip
         if args.configs:
             unknown = set(args.configs.split(",")) - set(CONFIGS)
             if unknown:
@@ -1190,9 +1188,9 @@ class Bench:
     @staticmethod
     def sb_sql(rel):
         """SQL: how many of rel's blocks shared buffers hold"""
-        return ("SELECT count(*) FROM pg_buffercache WHERE relfilenode = "
-                f"pg_relation_filenode('{rel}') AND reldatabase = (SELECT oid FROM "
-                "pg_database WHERE datname = current_database())")
+        return ("SELECT count(*) FROM pg_buffercache WHERE relforknumber = 0 AND "
+                f"relfilenode = pg_relation_filenode('{rel}') AND reldatabase = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())")
 
     @staticmethod
     def warm_files(files):

@@ -409,7 +409,8 @@ set bmargin 7
         if not cmp:
             return "not measured"
         return (("**WRONG RESULT** in " + str(cmp["wrong"]) + " runs; " if cmp["wrong"] else "")
-                + f"{cmp['ratio']:.2f}x ({fnum(cmp['a']['med'])} vs {fnum(cmp['b']['med'])} {unit}; "
+                + f"{cmp['ratio']:.2f}x ({fnum(cmp['a']['med'])} vs "
+                f"{fnum(cmp['b']['med'])} {unit}; "
                 f"IQR {fiqr(cmp['a'])} vs {fiqr(cmp['b'])})")
 
     def target1(self):
