@@ -163,8 +163,10 @@ for s in ${SKIP//,/ }; do
 	esac
 done
 # the plan and its estimated duration, before anything is built
-python3 "$HERE/matrix.py" --mode "$MODE" --dry-run "${PYARGS[@]}" ||
-	asyncscan_die "bad options (see above)"
+if [ "$CLEAN" = 0 ]; then
+	python3 "$HERE/matrix.py" --mode "$MODE" --dry-run "${PYARGS[@]}" ||
+		asyncscan_die "bad options (see above)"
+fi
 [ "$DRY_RUN" = 1 ] && exit 0
 
 asyncscan_require_root "$0" "${ORIG_ARGS[@]}"
