@@ -104,7 +104,8 @@ class Report:
     def case(self, gid, cid):
         """Statistics of one (group, configuration): time (ms), backend CPU
         (ms), CPU shares; None if it has no successful run."""
-        runs = [r for r in self.by.get((gid, cid), []) if r.get("ms") is not None]
+        runs = [r for r in self.by.get((gid, cid), [])
+                if r.get("ms") is not None and not r.get("warm_lost")]
         if not runs:
             return None
         g = self.groups[gid]
@@ -1255,9 +1256,12 @@ plot {", ".join(plots)}
         w("- Cold on this VM: `drop_caches` empties the guest's page cache, but the virtual "
           "disk's backing store on the host may cache too, so \"cold\" reads run at "
           "anything from real-device to host-memory speed (see min–max).")
+        lost = sum(1 for r in d["results"] if r.get("warm_lost"))
         w("- The machine is shared with other sessions: configurations alternate within "
           "each round and medians are reported. Warm runs disturbed by a page cache drop "
-          f"were repeated: {ex.get('disturbed', 0)} times.")
+          f"(another session's) were repeated: {ex.get('disturbed', 0)} times"
+          + (f"; {lost} runs lost the page cache four times in a row and are left out"
+             if lost else "") + ".")
         w("- *backend CPU* above 100%: the kernel's io_uring worker threads, which do "
           "buffered reads that would block, are threads of the backend and count as its "
           "CPU time.")
