@@ -6,7 +6,15 @@ bench/report.py -- turn a results directory of bench/matrix.py
     bench/report.py DIR
 
 Safe to run again at any time (bench/run.sh --report DIR does); works on
-partial results of an interrupted run.
+partial results of an interrupted run (the groups and cells not measured
+are shown as such).
+
+The report: the targets of issue 14, each with the measured values and met
+or not; the headline table (first row: AsyncSeqScan with its defaults); the
+"never slower" grid; then every group in detail (median, IQR, min-max,
+ratios against the Seq Scan of the same group and run, CPU- or IO-bound),
+the slow device with its limit, parallel query, the mixed workload, the
+machine, versions and settings, and the EXPLAIN ANALYZE appendix.
 """
 
 import json
@@ -16,7 +24,10 @@ import statistics
 import subprocess
 import sys
 
-NPROC = os.cpu_count()
+# a case is "not slower" when its median is at most this many times the
+# Seq Scan's, or when the inter-quartile ranges overlap (issue 14, target 1)
+NOT_SLOWER = 1.02
+HOT_MIN_RUNS = 15
 
 
 def pct(values, p):
@@ -40,6 +51,24 @@ def fratio(x):
     return "–" if x is None else f"{x:.2f}x"
 
 
+def stats(values):
+    if not values:
+        return None
+    return dict(n=len(values), med=statistics.median(values), min=min(values),
+                max=max(values), q1=pct(values, 25), q3=pct(values, 75))
+
+
+def fiqr(s, scale=1.0):
+    """'q1–q3' of a stats dict"""
+    if not s:
+        return "–"
+    return f"{s['q1'] * scale:,.0f}–{s['q3'] * scale:,.0f}"
+
+
+def verdict(ok):
+    return "**met**" if ok else "**not met**"
+
+
 class Report:
     def __init__(self, out):
         self.out = out
@@ -56,6 +85,8 @@ class Report:
                             self.build[k] += "; " + v
         except OSError:
             pass
+        self.ex = self.d.get("extra", {})
+        self.nproc = self.ex.get("machine", {}).get("nproc") or os.cpu_count()
         self.cfg = self.d["configs"]
         self.groups = {g["id"]: g for g in self.d["groups"]}
         self.by = {}
@@ -66,26 +97,68 @@ class Report:
         self.gnuplot = shutil.which("gnuplot")
         self.md = []
 
-    # -- statistics of one case --
+    def w(self, line=""):
+        self.md.append(line)
+
+    # -- statistics --
     def case(self, gid, cid):
-        runs = self.by.get((gid, cid))
+        """Statistics of one (group, configuration): time (ms), backend CPU
+        (ms), CPU shares; None if it has no successful run."""
+        runs = [r for r in self.by.get((gid, cid), [])
+                if r.get("ms") is not None and not r.get("warm_lost")]
         if not runs:
             return None
-        ms = [r["ms"] for r in runs]
         g = self.groups[gid]
-        n = g["clients"]
-        par = min(n, NPROC)
+        par = min(g["clients"] + (2 if self.cfg.get(cid, {}).get("parallel") else 0),
+                  self.nproc)
+        ms = [r["ms"] for r in runs]
+        cpu = [r["backend_cpu_s"] * 1000 for r in runs if r.get("backend_cpu_s") is not None]
         be = [r["backend_cpu_s"] / (r["ms"] / 1000 * par) for r in runs
               if r.get("backend_cpu_s") is not None and r["ms"] > 0]
         ot = [r["server_other_cpu_s"] / (r["ms"] / 1000) for r in runs
               if r.get("server_other_cpu_s") is not None and r["ms"] > 0]
-        med = statistics.median(ms)
-        return dict(n=len(ms), med=med, min=min(ms), max=max(ms), q1=pct(ms, 25),
-                    q3=pct(ms, 75), tput=n / (med / 1000),
-                    lat=statistics.median([x for r in runs for x in r["lat_ms"]]),
+        t = stats(ms)
+        lat = [x for r in runs for x in r.get("lat_ms", [])]
+        return dict(t, time=t, cpu=stats(cpu), tput=g["clients"] / (t["med"] / 1000),
+                    lat=statistics.median(lat) if lat else None,
                     be=statistics.median(be) if be else None,
                     other=statistics.median(ot) if ot else None,
-                    load=statistics.median([r["load1"] for r in runs]))
+                    load=statistics.median([r["load1"] for r in runs]),
+                    failed=len(self.by.get((gid, cid), [])) - len(runs))
+
+    def wrong(self, gid, cid):
+        """runs of (group, configuration) that returned a wrong result"""
+        return sum(1 for r in self.by.get((gid, cid), []) if r.get("error") == "wrong result")
+
+    def declined(self, gid, cid):
+        """did the planner keep the Seq Scan for this AsyncSeqScan row?"""
+        g = self.groups[gid]
+        key = f"{g['dbname']}/{g['table']}/{g['query']}/{cid}"
+        return key in (self.ex.get("plan_declined") or [])
+
+    def metric(self, gid):
+        """what a group is judged on: 'cpu' (shared-buffer-hot) or 'time'"""
+        return self.groups[gid].get("judge", "time")
+
+    def compare(self, gid, cid, base, metric=None):
+        """cid against base in the same group: ratio of medians, whether the
+        IQRs overlap, and 'not slower' (ratio <= 1.02 or overlapping)."""
+        metric = metric or self.metric(gid)
+        a, b = self.case(gid, cid), self.case(gid, base)
+        if not a or not b or not a[metric] or not b[metric]:
+            return None
+        x, y = a[metric], b[metric]
+        ratio = x["med"] / y["med"] if y["med"] else None
+        overlap = x["q1"] <= y["q3"] and y["q1"] <= x["q3"]
+        # a wrong result disqualifies the comparison, whatever the times
+        wrong = self.wrong(gid, cid) + self.wrong(gid, base)
+        return dict(ratio=ratio, a=x, b=y, overlap=overlap, wrong=wrong,
+                    ok=not wrong and ratio is not None and (ratio <= NOT_SLOWER or overlap),
+                    metric=metric, n=min(x["n"], y["n"]))
+
+    def ratio(self, gid, cid, base, metric="time"):
+        c = self.compare(gid, cid, base, metric)
+        return c["ratio"] if c else None
 
     @staticmethod
     def bound(c):
@@ -98,15 +171,53 @@ class Report:
             return "IO"
         return "IO+CPU"
 
-    def overlap(self, gid, a, b):
-        x, y = self.case(gid, a), self.case(gid, b)
-        return bool(x and y and x["q1"] <= y["q3"] and y["q1"] <= x["q3"])
+    # -- names --
+    def label(self, cid):
+        return self.cfg[cid]["label"] if cid in self.cfg else cid
 
-    def ratio(self, gid, cid, base):
-        a, b = self.case(gid, cid), self.case(gid, base)
-        if not a or not b:
-            return None
-        return a["med"] / b["med"]
+    def short(self, cid):
+        return self.cfg[cid]["short"] if cid in self.cfg else cid
+
+    def is_async(self, cid):
+        return self.cfg.get(cid, {}).get("role") == "async"
+
+    def seqscan_of(self, cid):
+        """the Seq Scan configuration an AsyncSeqScan one is compared with on
+        its own server: PG15's, PG17's, PG18's with io_method=worker"""
+        return self.cfg.get(cid, {}).get("base")
+
+    def tlabel(self, t):
+        return self.d.get("tables", {}).get(t, {}).get("label", t)
+
+    def qlabel(self, q):
+        return {"noqual": "no qual", "cheap": "cheap qual", "expensive": "expensive qual"}.get(q, q)
+
+    def glabel(self, gid):
+        g = self.groups[gid]
+        if g["section"] == "slow":
+            return (f"slow device +{g['latency_us'] / 1000:g} ms, {self.tlabel(g['table'])}, "
+                    f"cold")
+        cache = {"cold": "cold", "warm": "OS-warm", "hot": "shared-buffer-hot"}[g["cache"]]
+        s = f"{cache}, {self.tlabel(g['table'])}, {self.qlabel(g['query'])}, " \
+            f"{g['clients']} client{'s' if g['clients'] > 1 else ''}"
+        if g["section"] == "parallel":
+            s = "parallel (Gather, 2 workers), " + s
+        return s
+
+    def gids(self, section, **attrs):
+        return [g["id"] for g in self.d["groups"] if g["section"] == section
+                and all(g.get(k) == v for k, v in attrs.items())]
+
+    def table_state(self, cluster, db, table):
+        rel = self.d.get("tables", {}).get(table, {}).get("name", table)
+        return self.ex.get("table_state", {}).get(f"{cluster}/{db}/{rel}")
+
+    def mb(self, gid, cid="pg15_seqscan"):
+        g = self.groups[gid]
+        cl = self.cfg.get(cid, {}).get("cluster", "pg15")
+        t = self.table_state(cl, g["dbname"], g["table"]) or \
+            self.table_state("pg15", g["dbname"], g["table"])
+        return t["bytes"] / 2**20 if t else None
 
     # -- gnuplot --
     def plot(self, name, script, data):
@@ -130,292 +241,40 @@ class Report:
         self.plots.append(name)
         return f"{name}.png"
 
-    def w(self, line=""):
-        self.md.append(line)
-
-    # -- sections --
-    def label(self, cid):
-        return self.cfg[cid]["label"] if cid in self.cfg else cid
-
-    def is_async(self, cid):
-        """an AsyncSeqScan configuration (pg_asyncscan), on any version"""
-        c = self.cfg.get(cid)
-        return bool(c and c.get("node") == "Custom Scan (AsyncSeqScan)")
-
-    def seqscan_of(self, cid, gid):
-        """the Seq Scan an AsyncSeqScan configuration replaces: PG15's,
-        PG17's, or PG18's, on the same server io_method if the group has
-        it"""
-        c = self.cfg.get(cid, {})
-        if c.get("cluster") == "pg17":
-            return "pg17_seqscan"
-        if c.get("cluster") == "pg18":
-            m = c.get("start", {}).get("io_method", "worker")
-            for base in (f"pg18_{m.replace('io_', '')}", "pg18_uring", "pg18_worker",
-                         "pg18_sync"):
-                if base in self.groups[gid]["configs"]:
-                    return base
-            return None
-        return "pg15_seqscan"
-
     def color(self, cid):
-        """bar colour (as an integer 0xRRGGBB) by family of configuration"""
-        if cid == "pg15_seqscan":
-            return 0x888888
-        if cid == "pg17_seqscan":
-            return 0xB07AA1
-        if cid.startswith("pg17"):
+        """bar colour (0xRRGGBB) by family of configuration"""
+        c = self.cfg.get(cid, {})
+        if c.get("role") == "seq":
+            return {"pg15": 0x888888, "pg17": 0xB07AA1, "pg18": 0xE08A2C}.get(
+                c.get("cluster"), 0x888888)
+        if c.get("cluster") == "pg17":
             return 0x6A3D9A
-        tuned = self.cfg.get(cid, {}).get("tuned")
-        if cid.startswith("pg18") and self.is_async(cid):
-            return 0x1B6E2A if tuned else 0x3AA655
-        if cid.startswith("pg18"):
-            return 0xE08A2C
-        if tuned:
+        if c.get("cluster") == "pg18":
+            return 0x3AA655
+        if c.get("defaults"):
             return 0x1F4E79
         return 0x3B75AF
 
-    def short(self, cid):
-        return self.cfg[cid]["short"] if cid in self.cfg else cid
-
-    def group_ids(self, kind):
-        return [g["id"] for g in self.d["groups"] if g["kind"] == kind]
-
-    def table_size(self, kind):
-        for v in self.d["extra"].get("tables", {}).values():
-            if v["kind"] == kind and v["cluster"] == "pg15":
-                return v
-        return None
-
-    def header(self):
-        d, ex = self.d, self.d["extra"]
-        m = ex.get("machine", {})
-        w = self.w
-        w(f"# pg_asyncscan benchmark report ({d['mode']} mode)")
-        w()
-        w(f"Run started {ex.get('started', '?')}, took "
-          f"{(ex.get('t_end') or (d['results'][-1]['t'] if d['results'] else 0)) / 60:.0f} min "
-          f"({len(d['results'])} timed runs). Command: `{self.build.get('command', '?')}`.")
-        if not ex.get("t_end"):
-            w()
-            w("**This run did not finish: the report covers the runs that were made.**")
-        w()
-        w("Ratios are **time ratios** of medians: below 1.00x is faster than the baseline "
-          "(0.50x = twice as fast).")
-        w()
-
-    def environment(self):
-        d, ex = self.d, self.d["extra"]
-        m = ex.get("machine", {})
-        st = ex.get("settings", {})
-        w = self.w
-        loads = [r["load1"] for r in d["results"] if "load1" in r]
-        w("## Machine, versions, settings")
-        w()
-        w("| | |")
-        w("|---|---|")
-        w(f"| machine | {m.get('nproc')} vCPUs ({m.get('cpu_model', '?')}), "
-          f"{m.get('mem_total_gb')} GB RAM, systemd-detect-virt: "
-          + (f"vm {m.get('virt_vm')}, container {m.get('virt_container')}"
-             if "virt_vm" in m else f"{m.get('virt')}") + ", "
-          f"{m.get('os')} ({m.get('debian_version')}), kernel {m.get('kernel')} |")
-        w(f"| disk | {m.get('workdir_fs')} on `/dev/{m.get('disk')}` ({m.get('disk_lsblk')}); "
-          f"read_ahead_kb={m.get('disk_read_ahead_kb')}, max_sectors_kb="
-          f"{m.get('disk_max_sectors_kb')}, nr_requests={m.get('disk_nr_requests')}, "
-          f"scheduler {m.get('disk_scheduler')}, rotational={m.get('disk_rotational')} |")
-        if loads:
-            w(f"| load | shared machine (other sessions build and test): 1-min load average "
-              f"{min(loads):.2f}–{max(loads):.2f} during the runs, median "
-              f"{statistics.median(loads):.2f} (start {' '.join(m.get('loadavg_start', []))}, "
-              f"end {' '.join(ex.get('loadavg_end', []))}) |")
-        p15, p17, p18 = st.get("pg15", {}), st.get("pg17", {}), st.get("pg18", {})
-        w(f"| PostgreSQL 15 | {p15.get('server_version')}, Debian's package |")
-        if p17:
-            w(f"| PostgreSQL 17 | {p17.get('server_version')}, Debian 13 (trixie)'s package, "
-              f"run in a trixie root file system made by test/debian_chroot.sh: "
-              f"{self.build.get('pg17_chroot', '?')} |")
-        if p18:
-            w(f"| PostgreSQL 18 | {p18.get('server_version')}, built from Debian's source package: "
-              f"{self.build.get('pg18_build', '?')} |")
-        w(f"| pg_asyncscan | {self.build.get('pg_asyncscan_source', '?')} "
-          f"`{self.build.get('pg_asyncscan_describe', '?')}` (commit "
-          f"{self.build.get('pg_asyncscan_commit', '?')[:12]}"
-          + (f"; uncommitted changes in: {self.build['pg_asyncscan_dirty_files']}"
-             if self.build.get("pg_asyncscan_dirty_files", "").strip() else "")
-          + f"), .so sha256 {self.build.get('pg_asyncscan_so_sha256', '?')[:16]}…"
-          + (f" (for PostgreSQL 18: {self.build['pg_asyncscan_pg18_so_sha256'][:16]}…, built "
-             f"from the same tree)" if self.build.get("pg_asyncscan_pg18_so_sha256") else "")
-          + (f" (for PostgreSQL 17: {self.build['pg_asyncscan_pg17_so_sha256'][:16]}…, built "
-             f"from the same tree in the trixie root, gcc {self.build.get('pg17_gcc', '?')}, "
-             f"liburing {self.build.get('pg17_liburing', '?')})"
-             if self.build.get("pg_asyncscan_pg17_so_sha256") else "")
-          + f", liburing "
-          f"{self.build.get('liburing', '?')}, gcc {self.build.get('gcc', '?')} |")
-        w()
-        w("Settings as the servers reported them. Set by the benchmark, the same for both: "
-          "shared_buffers, max_parallel_workers_per_gather, jit, autovacuum, data "
-          "checksums; the rest are each version's defaults:")
-        w()
-        keys = ["shared_buffers", "max_parallel_workers_per_gather", "jit",
-                "effective_io_concurrency", "maintenance_io_concurrency",
-                "synchronize_seqscans", "data_checksums", "autovacuum", "fsync", "huge_pages"]
-        # a PostgreSQL 17 column when the run had it
-        def c17(v):
-            return f" {v} |" if p17 else ""
-        w("| setting | PostgreSQL 15 | PostgreSQL 18 |" + c17("PostgreSQL 17"))
-        w("|---|---|---|" + c17("---"))
-        for k in keys + (["io_combine_limit"] if p17 else []):
-            w(f"| {k} | {p15.get(k, '–')} | {p18.get(k, '–')} |" + c17(p17.get(k, '–')))
-        for k in ["io_method", "io_workers", "io_combine_limit", "io_max_combine_limit",
-                  "io_max_concurrency"]:
-            if k in p18 and not (p17 and k == "io_combine_limit"):  # a row above
-                v = p18[k] if k != "io_method" else "sync / worker / io_uring (one restart each)"
-                w((f"| {k} | – | {v} (default) |" if k != "io_method" else f"| {k} | – | {v} |")
-                  + c17("–"))
-        for k, v in p15.items():
-            if k.startswith("pg_asyncscan.") and k != "pg_asyncscan.io_method":
-                v18, v17 = p18.get(k), p17.get(k)
-                w(f"| {k} | {v} (default unless a configuration sets it) | "
-                  + (f"{v18} (default unless a configuration sets it)" if v18 else "–") + " |"
-                  + c17(v17 or "–"))
-        w(f"| shared_preload_libraries | {p15.get('shared_preload_libraries')} | "
-          f"{p18.get('shared_preload_libraries') or '–'} |"
-          + c17(p17.get('shared_preload_libraries') or '–'))
-        w()
-        if any(self.is_async(c) and c.startswith("pg18") for c in self.cfg):
-            w("PostgreSQL 18 + pg_asyncscan rows (\"PG18 AsyncSeqScan ...\") run on the "
-              "PostgreSQL 18 server with its `io_method` at the default, `worker`. "
-              "`pg_asyncscan.io_method` carries AsyncSeqScan's direct reads (all-visible "
-              "pages not in shared buffers: nearly all here, the tables are frozen); the "
-              "few pages it reads through shared buffers go through the server's "
-              "`io_method` (EXPLAIN: `buffered-by=server io_method=worker`). "
-              "PostgreSQL 18's own Seq Scan rows run with "
-              "pg_asyncscan loaded and `pg_asyncscan.enabled = off`, as PostgreSQL 15's.")
-            w()
-        if p17:
-            w("PostgreSQL 17 rows: its own Seq Scan (a read stream with combined reads, "
-              "issued synchronously) with pg_asyncscan loaded and `pg_asyncscan.enabled = "
-              "off`, and AsyncSeqScan with the extension's defaults (\"PG17 AsyncSeqScan "
-              "(defaults)\"). The server runs from Debian 13's package in a chroot, on the "
-              "same disk, with the same settings and its own data directory.")
-            w()
-        w("Also: `max_wal_size = 8GB`, `checkpoint_timeout = 1h` (no checkpoint during "
-          "a run), autovacuum off (tables are `VACUUM (FREEZE, ANALYZE)`d before every "
-          "run and after each mixed-workload run: all pages all-visible), data checksums "
-          "on in both (18's initdb default; `initdb -k` for 15). PostgreSQL 18 is run "
-          "with its defaults for `effective_io_concurrency` (16), `io_combine_limit` "
-          "(128kB), `io_workers` (3). jit is off in both (18 is built without LLVM).")
-        w()
-        tables = ex.get("tables", {})
-        if tables:
-            w("Data, generated with each version's own `pgbench -i` (data directories are "
-              "per version):")
-            w()
-            w("| cluster / database | use | scale | pgbench_accounts | rows | tablespace |")
-            w("|---|---|---:|---:|---:|---|")
-            use = {"main": "cold, warm, multi-client, mixed", "hot": "shared-buffer-hot",
-                   "slow": "slow storage (slowfs)"}
-            for k, v in sorted(tables.items()):
-                w(f"| {k} | {use.get(v['kind'], v['kind'])} | {v['scale']} | "
-                  f"{v['bytes'] / 2**20:,.0f} MB | {v['scale'] * 100000:,} | {v['tablespace']} |")
-            w()
-
-    def method(self):
-        d = self.d
-        w = self.w
-        w("## How it was measured")
-        w()
-        w(f"- The query: `SELECT sum(abalance) FROM pgbench_accounts` "
-          f"(bench/sql/scan.sql), run as a pgbench custom script: "
-          f"`pgbench -n -f bench/sql/scan.sql -c N -j N -t 1` (N = 1, 2, 4 clients, each "
-          f"scanning the whole table once, all at the same time). The time of a run is "
-          f"the makespan from pgbench's per-transaction log (`-l`): first start to last "
-          f"end; connection set-up is not included. Throughput = N / makespan.")
-        w("- The configuration comes in through `PGOPTIONS` (`pg_asyncscan.*` settings), "
-          "so the script is the same for all; PostgreSQL 18's `io_method` is "
-          "PGC_POSTMASTER and is set by restarting the server with `-c io_method=...`. "
-          "Each configuration's plan is checked once before measuring (AsyncSeqScan or "
-          "Seq Scan as expected, and for AsyncSeqScan its `pg_asyncscan.io_method`). "
-          "pg_asyncscan is built from the same tree for both versions and preloaded on "
-          "both servers.")
-        more = {g["id"]: g.get("runs", d["runs"]) for g in d["groups"]
-                if g.get("runs", d["runs"]) != d["runs"]}
-        runs_txt = f"{d['runs']} times" + (
-            " (" + ", ".join(f"{v} in {k}" for k, v in more.items()) + ": the groups the "
-            "targets are judged on)" if more else "")
-        w(f"- Every case is run {runs_txt}, in rounds: each round runs every "
-          f"configuration of the group once, in an order rotated from round to round, so "
-          f"slow drifts of the shared machine hit all configurations alike. Tables give "
-          f"the median, min–max and the inter-quartile range.")
-        w("- **cold**: the server is stopped, `sync; echo 3 > /proc/sys/vm/drop_caches`, "
-          "the server started (shared buffers empty), the query planned once (catalogs "
-          "cached, table not touched), then the timed run.")
-        w("- **warm** (OS-warm): the table's files are in the OS page cache (checked with "
-          "`fincore` before and after each run; a run during which another session "
-          "dropped the page cache is discarded and repeated), shared buffers do not "
-          "hold the table (it is far larger than shared_buffers; Seq Scan uses the "
-          "bulk-read ring).")
-        w(f"- **hot** (shared-buffer-hot): a small table (scale {d['hot_scale']}), loaded "
-          f"into shared buffers with `pg_prewarm` and scanned twice with the "
-          f"configuration before the timed run (`pg_prewarm` because a Seq Scan of a table "
-          f"larger than shared_buffers/4 uses a ring and never fills shared buffers).")
-        w("- **CPU-bound or IO-bound**: for every run the backends' CPU time (user+system) "
-          "is read from the postmaster's `cutime+cstime` in /proc (a backend's CPU is "
-          "added to its parent's when the postmaster reaps it), the other server "
-          "processes' (IO workers, checkpointer, ...) from their own /proc/PID/stat. "
-          "*backend CPU* = backend CPU / (time x min(clients, vCPUs)); near 100% means "
-          "CPU-bound, well below means the backend waited for IO. Column *bound*: CPU "
-          ">= 80%, IO < 50%, IO+CPU between. *other CPU* is the other server processes' "
-          "CPU per second of run (for `worker` methods that is where the reads and copies "
-          "happen).")
-        w()
-
-    def local_table(self, gid):
-        g = self.groups[gid]
-        w = self.w
-        base18 = "pg18_uring"
-        has18 = any(c == base18 for c in g["configs"])
-        has17 = "pg17_seqscan" in g["configs"]
-        w("| configuration | median ms | min–max ms | IQR ms | vs PG15 Seq Scan | "
-          "vs PG18 io_uring | " + ("vs PG17 Seq Scan | " if has17 else "")
-          + "backend CPU | other CPU | bound |")
-        w("|---|---:|---:|---:|---:|---:|" + ("---:|" if has17 else "") + "---:|---:|---|")
-        for cid in g["configs"]:
-            c = self.case(gid, cid)
-            if not c:
-                continue
-            r1 = self.ratio(gid, cid, "pg15_seqscan")
-            r2 = self.ratio(gid, cid, base18) if has18 else None
-            r3 = f"{fratio(self.ratio(gid, cid, 'pg17_seqscan'))} | " if has17 else ""
-            name = self.label(cid)
-            if cid in ("pg15_seqscan", base18, "pg17_seqscan"):
-                name = f"**{name}**"
-            w(f"| {name} | {fnum(c['med'])} | {fnum(c['min'])}–{fnum(c['max'])} | "
-              f"{fnum(c['q3'] - c['q1'])} | {fratio(r1)} | {fratio(r2)} | {r3}"
-              f"{fnum(c['be'] * 100 if c['be'] is not None else None)}% | "
-              f"{fnum(c['other'] * 100 if c['other'] is not None else None)}% | "
-              f"{self.bound(c)} |")
-        if has18 and not any(self.is_async(c) and c.startswith("pg18")
-                             for c in g["configs"]):
-            w("| PG18 AsyncSeqScan (pg_asyncscan on PostgreSQL 18) | not in this run | | | "
-              "| | | | |" + (" |" if has17 else ""))
-        w()
-
-    def bar_plot(self, gid, title, ylabel="ms"):
+    def bar_plot(self, gid, title, metric="time"):
         g = self.groups[gid]
         rows = []
         for cid in g["configs"]:
             c = self.case(gid, cid)
-            if c:
-                rows.append(f"\"{self.short(cid)}\" {c['med']:.1f} {c['min']:.1f} "
-                            f"{c['max']:.1f} {self.color(cid)}")
+            if c and c[metric]:
+                s = c[metric]
+                rows.append(f"\"{self.short(cid)}\" {s['med']:.1f} {s['min']:.1f} "
+                            f"{s['max']:.1f} {self.color(cid)}")
         if not rows:
             return None
         base = self.case(gid, "pg15_seqscan")
-        baseline = (f"set arrow from graph 0, first {base['med']:.1f} to graph 1, first "
-                    f"{base['med']:.1f} nohead dt 2 lc rgb '#444444'\n"
-                    f"set label 'PG15 Seq Scan' at graph 0.99, first {base['med']:.1f} right "
-                    f"offset 0,0.6 textcolor rgb '#444444'\n") if base else ""
+        baseline = ""
+        if base and base[metric]:
+            v = base[metric]["med"]
+            baseline = (f"set arrow from graph 0, first {v:.1f} to graph 1, first {v:.1f} "
+                        f"nohead dt 2 lc rgb '#444444'\n"
+                        f"set label 'PG15 Seq Scan' at graph 0.99, first {v:.1f} right "
+                        f"offset 0,0.6 textcolor rgb '#444444'\n")
+        ylabel = "backend CPU ms" if metric == "cpu" else "ms"
         script = f"""set title "{title}"
 set ylabel "{ylabel} (median; bars: min-max)"
 set style fill solid 0.8 border -1
@@ -432,175 +291,682 @@ set bmargin 7
 """
         return self.plot(f"times-{gid}", script, {f"{gid}.dat": "\n".join(rows) + "\n"})
 
-    def local_section(self):
-        w = self.w
-        for kind, title in (("cold", "Cold cache (local disk)"),
-                            ("warm", "OS-warm (page cache warm, shared buffers not holding the table)"),
-                            ("hot", "Shared-buffer-hot")):
-            gids = self.group_ids(kind)
-            if not gids:
-                continue
-            t = self.table_size("hot" if kind == "hot" else "main")
-            w(f"## {title}")
-            w()
-            if t:
-                w(f"pgbench_accounts: {t['bytes'] / 2**20:,.0f} MB, {t['scale'] * 100000:,} rows "
-                  f"(scale {t['scale']}).")
-                w()
-            for gid in gids:
-                g = self.groups[gid]
-                w(f"### {kind}, {g['clients']} client{'s' if g['clients'] > 1 else ''} "
-                  f"(`{gid}`)")
-                w()
-                self.local_table(gid)
-                if g["clients"] == 1:
-                    png = self.bar_plot(gid, f"{title}, 1 client: time per scan")
-                    if png:
-                        w(f"![{gid}]({png})")
-                        w()
-            self.clients_table(kind)
+    # -- the grid --
+    GRID_TABLES = ("av", "nv", "part")
+    GRID_CACHES = ("cold", "warm", "hot")
+    GRID_QUERIES = ("noqual", "cheap", "expensive")
+    GRID_CLIENTS = (1, 2, 4)
 
-    def clients_table(self, kind):
-        gids = sorted(self.group_ids(kind), key=lambda x: self.groups[x]["clients"])
-        if len(gids) < 2:
+    def grid_dbname(self, cache):
+        if cache == "hot":
+            return f"hot{self.d.get('hot_scale')}"
+        return f"s{self.d.get('grid_scale', self.d.get('scale'))}"
+
+    def grid_cell(self, cache, table, query, clients):
+        """the group measuring this cell of the grid (the grid's own, or a
+        headline group on the same database that has both configurations)"""
+        db = self.grid_dbname(cache)
+        for g in self.d["groups"]:
+            if g["section"] in ("grid", "headline") and g["cache"] == cache and \
+                    g["table"] == table and g["query"] == query and \
+                    g["clients"] == clients and g["dbname"] == db and \
+                    "pg15_seqscan" in g["configs"] and "pg15_async" in g["configs"]:
+                return g["id"]
+        return None
+
+    def grid_cells(self):
+        """[(cache, table, query, clients, gid or None, compare or None)] of
+        all 81 cells"""
+        out = []
+        for cache in self.GRID_CACHES:
+            for table in self.GRID_TABLES:
+                for query in self.GRID_QUERIES:
+                    for n in self.GRID_CLIENTS:
+                        gid = self.grid_cell(cache, table, query, n)
+                        cmp = self.compare(gid, "pg15_async", "pg15_seqscan") if gid else None
+                        out.append((cache, table, query, n, gid, cmp))
+        return out
+
+    @staticmethod
+    def cell_ok(cache, cmp):
+        """'ok', 'SLOWER', 'WRONG RESULT', 'few runs' (hot with fewer than
+        15) or None"""
+        if not cmp:
+            return None
+        if cmp["wrong"]:
+            return "WRONG RESULT"
+        if cache == "hot" and cmp["n"] < HOT_MIN_RUNS:
+            return "few runs" if cmp["ok"] else "SLOWER"
+        return "ok" if cmp["ok"] else "SLOWER"
+
+    # -- sections --
+    def header(self):
+        d, ex = self.d, self.ex
+        w = self.w
+        w(f"# pg_asyncscan benchmark report ({d['mode']} mode)")
+        w()
+        took = ex.get("t_end") or (d["results"][-1]["t"] if d["results"] else 0)
+        w(f"Run started {ex.get('started', '?')}, took {took / 60:.0f} min "
+          f"({len(d['results'])} timed runs; estimated at the start: "
+          f"{(ex.get('estimate_s') or 0) / 60:.0f} min). "
+          f"Command: `{self.build.get('command', '?')}`.")
+        if not ex.get("t_end"):
+            w()
+            w("**This run did not finish: the report covers the runs that were made.**")
+        if ex.get("aborted"):
+            w()
+            w(f"**The measurements were stopped early: {ex['aborted']}.**")
+        w()
+        w("Ratios are **time ratios** of medians against the Seq Scan of the same group, "
+          "measured in the same run, configurations interleaved: below 1.00x is faster "
+          "(0.50x = twice as fast). Shared-buffer-hot groups are judged on the backends' "
+          "CPU time (ratios of CPU medians). *Not slower* = ratio ≤ "
+          f"{NOT_SLOWER:.2f}x, or the inter-quartile ranges (IQR) of the two overlap.")
+        w()
+
+    def failures(self):
+        fails = self.ex.get("failures") or []
+        if not fails:
             return
         w = self.w
-        cl = [self.groups[g]["clients"] for g in gids]
-        cfgs = [c for c in self.groups[gids[0]]["configs"]
-                if all(c in self.groups[g]["configs"] for g in gids)]
-        w(f"#### {kind}: throughput by number of clients (scans per second; ratio of "
-          f"times vs PG15 Seq Scan in brackets)")
+        wrong = [f for f in fails if f["error"] == "wrong result"]
+        w("## Failed runs")
         w()
-        w("| configuration | " + " | ".join(f"{n} client{'s' if n > 1 else ''}" for n in cl) + " |")
-        w("|---|" + "---:|" * len(cl))
-        rows = []
+        w(f"**{len(fails)} timed runs failed, {len(wrong)} of them with a wrong result** "
+          "(the query's result differed from the Seq Scan's: rows or pages not read, or "
+          "read wrongly). A failed run has no time and its case is judged on the other "
+          "runs; a wrong result is a correctness bug, whatever the timings say.")
+        w()
+        w("| group | configuration | round | error |")
+        w("|---|---|---:|---|")
+        for f in fails:
+            w(f"| {f['group']} | {self.label(f['config'])} | {f['round']} | "
+              f"{f['error']}: `{f['msg'][:300]}` |")
+        w()
+
+    def targets(self):
+        w = self.w
+        w("## Targets (issue 14)")
+        w()
+        w("| # | target | measured (medians; IQR in brackets) | |")
+        w("|---|---|---|---|")
+        self.target1()
+        self.target2()
+        self.target3()
+        self.target4()
+        self.target5()
+        self.target6()
+        self.target7()
+        self.target8()
+        w()
+        w("Details: the grid below for 1, the headline table and its groups for 2–4 and 7, "
+          "the slow device section for 5, the parallel section for 6.")
+        w()
+
+    def row(self, num, target, measured, status):
+        self.w(f"| {num} | {target} | {measured} | {status} |")
+
+    def fmt_cmp(self, cmp, unit="ms"):
+        if not cmp:
+            return "not measured"
+        return (("**WRONG RESULT** in " + str(cmp["wrong"]) + " runs; " if cmp["wrong"] else "")
+                + f"{cmp['ratio']:.2f}x ({fnum(cmp['a']['med'])} vs "
+                f"{fnum(cmp['b']['med'])} {unit}; "
+                f"IQR {fiqr(cmp['a'])} vs {fiqr(cmp['b'])})")
+
+    def target1(self):
+        cells = self.grid_cells()
+        measured = [c for c in cells if c[5]]
+        bad = [c for c in measured if self.cell_ok(c[0], c[5]) in ("SLOWER", "WRONG RESULT")]
+        few = [c for c in measured if self.cell_ok(c[0], c[5]) == "few runs"]
+        worst = max(measured, key=lambda c: c[5]["ratio"]) if measured else None
+        txt = f"{len(measured) - len(bad) - len(few)} of {len(cells)} cells not slower"
+        if bad:
+            txt += "; slower or wrong: " + ", ".join(
+                f"{c[0]} {c[1]} {c[2]} c{c[3]} "
+                + ("**wrong result**" if c[5]["wrong"] else f"{c[5]['ratio']:.2f}x")
+                for c in bad[:12])
+            if len(bad) > 12:
+                txt += f", … ({len(bad)} in all)"
+        if few:
+            txt += f"; {len(few)} hot cells with fewer than {HOT_MIN_RUNS} runs (not judged)"
+        dec = [c for c in measured if self.declined(c[4], "pg15_async")]
+        if dec:
+            txt += (f"; in {len(dec)} cells the planner kept the Seq Scan: "
+                    + ", ".join(f"{c[0]} {c[1]} {c[2]} c{c[3]}" for c in dec[:8])
+                    + (", …" if len(dec) > 8 else ""))
+        if worst:
+            txt += (f"; highest ratio {worst[5]['ratio']:.2f}x ({worst[0]} {worst[1]} {worst[2]} "
+                    f"c{worst[3]})")
+        if bad:
+            status = "**not met**"
+        elif len(measured) - len(few) < len(cells):
+            status = f"not judged: {len(cells) - len(measured) + len(few)} cells not measured" \
+                     + (" (quick mode measures a subset)" if self.d["mode"] == "quick" else "")
+        else:
+            status = "**met**"
+        self.row(1, "never slower than Seq Scan with defaults (≤ 1.02x or IQRs overlapping) "
+                 "for every table state × cache state × qual × 1, 2, 4 clients; "
+                 "shared-buffer-hot on backend CPU time over ≥ 15 runs", txt, status)
+
+    def target2(self):
+        gid = "head-cold-nv-c1"
+        cmp = self.compare(gid, "pg15_async", "pg15_seqscan") if gid in self.groups else None
+        self.row(2, "never-vacuumed table, cold: defaults ≤ 0.80x of Seq Scan",
+                 self.fmt_cmp(cmp), verdict(cmp["ratio"] <= 0.80 and not cmp["wrong"])
+                 if cmp else "not measured")
+
+    def target3(self):
+        gid = "head-cold-av-c1"
+        cmp = self.compare(gid, "pg15_async", "pg15_seqscan") if gid in self.groups else None
+        if not cmp:
+            self.row(3, "all-visible, cold, defaults ≤ 0.60x of Seq Scan and faster than "
+                     "PG18's io_uring and worker", "not measured", "not measured")
+            return
+        parts = [self.fmt_cmp(cmp)]
+        ok = cmp["ratio"] <= 0.60 and not cmp["wrong"]
+        a = cmp["a"]["med"]
+        for base in ("pg18_uring", "pg18_worker"):
+            c = self.case(gid, base)
+            if c:
+                faster = a < c["med"]
+                ok = ok and faster
+                parts.append(f"{self.short(base)} {fnum(c['med'])} ms (IQR {fiqr(c)}): "
+                             f"defaults {'faster' if faster else '**not faster**'} "
+                             f"({a / c['med']:.2f}x)")
+            else:
+                ok = False
+                parts.append(f"{self.short(base)} not measured")
+        self.row(3, "all-visible, cold, defaults ≤ 0.60x of Seq Scan and faster than "
+                 "both of PG18's methods (io_uring, worker) in the same run",
+                 "; ".join(parts), verdict(ok))
+
+    def target4(self):
+        gid = "head-warm-av-c1"
+        cmp = self.compare(gid, "pg15_async", "pg15_seqscan") if gid in self.groups else None
+        if not cmp:
+            self.row(4, "OS-warm, defaults ≤ 0.75x of Seq Scan, faster than PG18 worker",
+                     "not measured", "not measured")
+            return
+        ok = cmp["ratio"] <= 0.75 and not cmp["wrong"]
+        parts = [self.fmt_cmp(cmp)]
+        c = self.case(gid, "pg18_worker")
+        if c:
+            r18 = self.ratio(gid, "pg18_worker", "pg15_seqscan")
+            faster = cmp["a"]["med"] < c["med"]
+            ok = ok and faster
+            parts.append(f"PG18 worker Seq Scan {fnum(c['med'])} ms = {fratio(r18)} of PG15 "
+                         f"Seq Scan: defaults {'faster' if faster else '**not faster**'}")
+        else:
+            ok = False
+            parts.append("PG18 worker not measured")
+        self.row(4, "OS-warm, defaults ≤ 0.75x of Seq Scan and faster than PG18's worker "
+                 "method", "; ".join(parts), verdict(ok))
+
+    def device_limit(self, gid):
+        fio = self.ex.get("fio", {}).get(gid, {})
+        v = fio.get("dio_512k_qd64", {}).get("mib_s")
+        return statistics.median(v) if v else None
+
+    def target5(self):
+        gids = [g for g in self.gids("slow", table="av") if self.groups[g]["latency_us"] == 2000]
+        if not gids:
+            self.row(5, "slow device: defaults within 15% of the device's limit; every IO "
+                     "method ≥ 4x faster than Seq Scan", "not measured", "not measured")
+            return
+        gid = gids[0]
+        if not any(self.case(gid, c) for c in self.groups[gid]["configs"]):
+            self.row(5, "slow device: defaults within 15% of the device's limit; every IO "
+                     "method ≥ 4x faster than Seq Scan", "not measured", "not measured")
+            return
+        parts, ok = [], True
+        lim = self.device_limit(gid)
+        c = self.case(gid, "pg15_async")
+        size = self.mb(gid)
+        if c and lim and size:
+            mbs = size / (c["med"] / 1000)
+            frac = mbs / lim
+            ok = ok and frac >= 0.85
+            parts.append(f"defaults {mbs:,.0f} MiB/s = {frac * 100:.0f}% of the device's "
+                         f"{lim:,.0f} MiB/s (fio, O_DIRECT 512 kB × 64)")
+        else:
+            ok = False
+            parts.append("defaults or the device limit not measured")
+        for cid in ("pg15_sync", "pg15_uring", "pg15_worker"):
+            r = self.ratio(gid, cid, "pg15_seqscan")
+            if r is None:
+                ok = False
+                parts.append(f"{self.short(cid)} not measured")
+                continue
+            ok = ok and r <= 0.25
+            parts.append(f"{self.short(cid)} {1 / r:.1f}x faster")
+        r = self.ratio(gid, "pg15_async", "pg15_seqscan")
+        if r:
+            parts.append(f"(defaults {1 / r:.1f}x faster)")
+        nwrong = sum(self.wrong(gid, c) for c in self.groups[gid]["configs"])
+        if nwrong:
+            ok = False
+            parts.insert(0, f"**WRONG RESULT** in {nwrong} runs")
+        self.row(5, "slow block device (+2 ms per request, all-visible): defaults within 15% "
+                 "of the device's limit, and every IO method (sync, io_uring, worker) ≥ 4x "
+                 "faster than Seq Scan", "; ".join(parts), verdict(ok))
+
+    def target6(self):
+        parts, ok, any_ = [], True, False
+        for cache, lim in (("cold", 0.65), ("warm", 0.85)):
+            gid = f"par-{cache}-av-c1"
+            cmp = self.compare(gid, "pg15_par_async", "pg15_par_seqscan") \
+                if gid in self.groups else None
+            if not cmp:
+                ok = False
+                parts.append(f"{cache}: not measured")
+                continue
+            any_ = True
+            ok = ok and cmp["ratio"] <= lim and not cmp["wrong"]
+            parts.append(f"{cache}: {self.fmt_cmp(cmp)} (≤ {lim:.2f}x: "
+                         f"{'yes' if cmp['ratio'] <= lim else '**no**'})")
+        self.row(6, "parallel query (Gather, 2 workers): cold ≤ 0.65x, warm ≤ 0.85x of "
+                 "Parallel Seq Scan", "; ".join(parts),
+                 verdict(ok) if any_ else "not measured")
+
+    def major_checks(self):
+        """[(gid, cid, base, compare)] of AsyncSeqScan on 17 and 18 against
+        its own version's Seq Scans, in every group that has both"""
+        out = []
+        for g in self.d["groups"]:
+            for cid, bases in (("pg18_async", ("pg18_worker", "pg18_uring")),
+                               ("pg17_async", ("pg17_seqscan",))):
+                if cid not in g["configs"]:
+                    continue
+                for base in bases:
+                    if base in g["configs"]:
+                        out.append((g["id"], cid, base, self.compare(g["id"], cid, base)))
+        return out
+
+    def target7(self):
+        planned = self.major_checks()
+        checks = [c for c in planned if c[3]]
+        if not checks:
+            self.row(7, "every tested major against its own Seq Scan (18: worker and "
+                     "io_uring; 17)", "not measured", "not measured")
+            return
+        bad = [c for c in checks if not c[3]["ok"]]
+        txt = f"{len(checks) - len(bad)} of {len(checks)} comparisons not slower"
+        if bad:
+            txt += "; slower or wrong: " + ", ".join(
+                f"{self.short(c[1])} vs {self.short(c[2])} in {c[0]} "
+                + ("**wrong result**" if c[3]["wrong"] else f"{c[3]['ratio']:.2f}x")
+                for c in bad)
+        wins = [c for c in checks if c[3]["ok"] and c[3]["ratio"] < 0.9]
+        if wins:
+            txt += f"; {len(wins)} faster than 0.90x, best: " + ", ".join(
+                f"{self.short(c[1])} vs {self.short(c[2])} in {c[0]} {c[3]['ratio']:.2f}x"
+                for c in sorted(wins, key=lambda c: c[3]["ratio"])[:4])
+        missing = len(planned) - len(checks)
+        if missing:
+            txt += f"; {missing} comparisons not measured"
+        self.row(7, "every tested major against its own Seq Scan, never slower (PG18: its "
+                 "Seq Scan with io_method worker and with io_uring; PG17: its Seq Scan)",
+                 txt, verdict(False) if bad else
+                 (f"not judged: {missing} not measured" if missing else verdict(True)))
+
+    def target8(self):
+        head = [g for g in self.d["groups"] if g["section"] == "headline"]
+        first = head[0]["configs"][0] if head else None
+        c = self.cfg.get(first or "", {})
+        ok = bool(c.get("defaults")) and all(
+            not k.startswith("pg_asyncscan.") or k == "pg_asyncscan.enabled"
+            for k in c.get("gucs", {}))
+        st = self.ex.get("settings", {}).get("pg15", {}).get("pg_asyncscan (all, defaults)", "?")
+        self.row(8, "the defaults are the ones README recommends; the headline row is "
+                 "\"defaults\", not a tuned configuration",
+                 f"headline's first row: {self.label(first) if first else '–'}, which sets "
+                 f"no pg_asyncscan setting; in effect: `{st}`",
+                 ("**met** for the report; compare the settings with README's "
+                  "recommendation") if ok else "**not met**")
+
+    # -- headline --
+    HEAD_COLS = [("head-cold-av-c1", "cold"), ("head-warm-av-c1", "OS-warm"),
+                 ("head-hot-av-c1", "hot (CPU)"), ("head-cold-nv-c1", "never-vacuumed, cold"),
+                 ("head-warm-nv-c1", "never-vacuumed, OS-warm")]
+
+    def headline(self):
+        cols = [(gid, t) for gid, t in self.HEAD_COLS if gid in self.groups]
+        if not cols:
+            return
+        w = self.w
+        g0 = self.groups[cols[0][0]]
+        t = self.table_state("pg15", g0["dbname"], "av")
+        w("## Headline: 1 client, no qual")
+        w()
+        w("Each cell: ratio of medians against PG15 Seq Scan of the same group, then the "
+          "median (ms; backend CPU ms for hot); for AsyncSeqScan on 17 and 18, in "
+          "brackets, the ratio against that version's own Seq Scan (18: io_method=worker). "
+          + (f"Table: pgbench_accounts and its never-vacuumed copy, "
+             f"{t['bytes'] / 2**20:,.0f} MB (scale {t['scale']}); hot: scale "
+             f"{self.d.get('hot_scale')}." if t else ""))
+        w()
+        w("| configuration | " + " | ".join(t for _, t in cols) + " |")
+        w("|---|" + "---:|" * len(cols))
+        cfgs = []
+        for gid, _ in cols:
+            for cid in self.groups[gid]["configs"]:
+                if cid not in cfgs:
+                    cfgs.append(cid)
         for cid in cfgs:
-            cells, vals = [], []
-            for gid in gids:
+            cells = []
+            for gid, _ in cols:
+                m = self.metric(gid)
                 c = self.case(gid, cid)
-                r = self.ratio(gid, cid, "pg15_seqscan")
-                cells.append(f"{c['tput']:.2f} ({fratio(r)})" if c else "–")
-                vals.append(f"{c['tput']:.3f}" if c else "?")
-            w(f"| {self.label(cid)} | " + " | ".join(cells) + " |")
-            rows.append(vals)
+                if not c or not c[m]:
+                    cells.append("–")
+                    continue
+                r = self.ratio(gid, cid, "pg15_seqscan", m)
+                cell = f"{fratio(r)} · {fnum(c[m]['med'])}"
+                base = self.seqscan_of(cid)
+                if base and base != "pg15_seqscan":
+                    rb = self.ratio(gid, cid, base, m)
+                    if rb is not None:
+                        cell += f" ({rb:.2f}x)"
+                cells.append(cell)
+            name = self.label(cid)
+            if self.cfg.get(cid, {}).get("defaults") or cid == "pg15_seqscan":
+                name = f"**{name}**"
+            w(f"| {name} | " + " | ".join(cells) + " |")
         w()
-        # plot: throughput vs clients
-        data = "# clients " + " ".join(cfgs) + "\n"
-        for i, n in enumerate(cl):
-            data += f"{n} " + " ".join(rows[j][i] for j in range(len(cfgs))) + "\n"
-        palette = ["#555555", "#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b",
-                   "#d62728", "#ff7f0e", "#e377c2", "#bcbd22", "#7f7f7f", "#000080"]
-        plots = ", ".join(
-            f"'{kind}-clients.dat' using 1:{j + 2} with linespoints lw 2 pt {j + 4} "
-            f"lc rgb '{palette[j % len(palette)]}' "
-            f"title \"{self.short(cid)}\"" for j, cid in enumerate(cfgs))
-        script = f"""set title "{kind}: scans per second (all clients together) vs. clients"
+
+    # -- grid --
+    def grid(self):
+        cells = self.grid_cells()
+        if not any(c[4] for c in cells):
+            return
+        w = self.w
+        w("## \"Never slower\" grid: Seq Scan vs AsyncSeqScan defaults (PostgreSQL 15)")
+        w()
+        w(f"Each cell: ratio of medians AsyncSeqScan defaults / Seq Scan (time; hot: backend "
+          f"CPU time), and *ok* when ≤ {NOT_SLOWER:.2f}x or the IQRs overlap, **SLOWER** "
+          f"otherwise; – not measured. Tables of scale {self.d.get('grid_scale')} "
+          f"(hot: scale {self.d.get('hot_scale')}, in shared buffers). IQRs and medians "
+          f"of every cell in the detail table after it.")
+        w()
+        for cache in self.GRID_CACHES:
+            if not any(c[4] for c in cells if c[0] == cache):
+                continue
+            title = {"cold": "cold", "warm": "OS-warm",
+                     "hot": "shared-buffer-hot (backend CPU time)"}[cache]
+            w(f"**{title}**")
+            w()
+            w("| table | query | 1 client | 2 clients | 4 clients |")
+            w("|---|---|---:|---:|---:|")
+            for table in self.GRID_TABLES:
+                for query in self.GRID_QUERIES:
+                    row = []
+                    for n in self.GRID_CLIENTS:
+                        c = next(x for x in cells if x[:4] == (cache, table, query, n))
+                        v = self.cell_ok(cache, c[5])
+                        if v is None:
+                            row.append("–")
+                        elif v in ("SLOWER", "WRONG RESULT"):
+                            row.append(f"**{c[5]['ratio']:.2f}x {v}**")
+                        else:
+                            row.append(f"{c[5]['ratio']:.2f}x {v}"
+                                       + (" (Seq Scan planned)"
+                                          if self.declined(c[4], "pg15_async") else ""))
+                    w(f"| {self.tlabel(table)} | {self.qlabel(query)} | " + " | ".join(row) + " |")
+            w()
+        w("<details><summary>Every cell: medians and IQRs</summary>")
+        w()
+        w("| cache | table | query | clients | runs | Seq Scan median (IQR) | defaults median "
+          "(IQR) | ratio | time ratio | verdict |")
+        w("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+        for cache, table, query, n, gid, cmp in cells:
+            if not cmp:
+                continue
+            unit = "CPU ms" if cmp["metric"] == "cpu" else "ms"
+            tr = self.ratio(gid, "pg15_async", "pg15_seqscan", "time")
+            w(f"| {cache} | {self.tlabel(table)} | {self.qlabel(query)} | {n} | {cmp['n']} | "
+              f"{fnum(cmp['b']['med'])} {unit} ({fiqr(cmp['b'])}) | "
+              f"{fnum(cmp['a']['med'])} {unit} ({fiqr(cmp['a'])}) | {cmp['ratio']:.2f}x | "
+              f"{fratio(tr)} | {self.cell_ok(cache, cmp)} |")
+        w()
+        w("</details>")
+        w()
+        self.grid_clients_plot(cells)
+
+    def grid_clients_plot(self, cells):
+        """throughput against clients, no qual, per cache state and table"""
+        for cache in ("cold", "warm"):
+            series = {}
+            for table in self.GRID_TABLES:
+                for cid in ("pg15_seqscan", "pg15_async"):
+                    pts = []
+                    for n in self.GRID_CLIENTS:
+                        gid = self.grid_cell(cache, table, "noqual", n)
+                        c = self.case(gid, cid) if gid else None
+                        if c:
+                            pts.append((n, c["tput"]))
+                    if len(pts) >= 2:
+                        series[(table, cid)] = pts
+            if not series:
+                continue
+            data, plots = {}, []
+            palette = {"av": "#1f77b4", "nv": "#d62728", "part": "#2ca02c"}
+            for j, ((table, cid), pts) in enumerate(series.items()):
+                fn = f"clients-{cache}-{table}-{cid}.dat"
+                data[fn] = "\n".join(f"{n} {t:.4f}" for n, t in pts) + "\n"
+                dt = 2 if cid == "pg15_seqscan" else 1
+                plots.append(f"'{fn}' using 1:2 with linespoints lw 2 dt {dt} pt {j + 4} "
+                             f"lc rgb '{palette[table]}' title \"{self.tlabel(table)}: "
+                             f"{self.short(cid)}\"")
+            script = f"""set title "{cache}, no qual: scans per second (all clients together) vs. clients"
 set xlabel "clients (each scans the whole table once, all at the same time)"
 set ylabel "scans / s"
-set xtics ({", ".join(str(n) for n in cl)})
+set xtics (1, 2, 4)
 set grid
 set yrange [0:*]
 set key outside right
-plot {plots}
+plot {", ".join(plots)}
 """
-        png = self.plot(f"clients-{kind}", script, {f"{kind}-clients.dat": data})
-        if png:
-            w(f"![clients-{kind}]({png})")
-            w()
+            png = self.plot(f"clients-{cache}", script, data)
+            if png:
+                self.w(f"![clients-{cache}]({png})")
+                self.w()
 
-    def slow_section(self):
-        gids = self.group_ids("slow")
+    # -- detail tables --
+    def group_table(self, gid):
+        g = self.groups[gid]
+        w = self.w
+        cpu_judged = self.metric(gid) == "cpu"
+        has17 = "pg17_seqscan" in g["configs"]
+        has18 = "pg18_worker" in g["configs"]
+        head = ["configuration", "runs", "median ms", "IQR ms", "min–max ms"]
+        if cpu_judged:
+            head += ["backend CPU ms (IQR)", "CPU vs PG15 Seq Scan"]
+        head += ["vs PG15 Parallel Seq Scan" if g["section"] == "parallel"
+                 else "vs PG15 Seq Scan"]
+        if has18:
+            head += ["vs PG18 worker"]
+        if has17:
+            head += ["vs PG17 Seq Scan"]
+        if g["section"] == "slow":
+            head += ["MiB/s"]
+        head += ["backend CPU", "other CPU", "bound"]
+        w("| " + " | ".join(head) + " |")
+        w("|---|" + "---:|" * (len(head) - 2) + "---|")
+        base15 = "pg15_par_seqscan" if g["section"] == "parallel" else "pg15_seqscan"
+        size = self.mb(gid)
+        for cid in g["configs"]:
+            c = self.case(gid, cid)
+            if not c:
+                w(f"| {self.label(cid)} | 0 | not measured |" + " |" * (len(head) - 3))
+                continue
+            cells = [self.label(cid), f"{c['n']}" + (f" ({c['failed']} failed)" if c["failed"]
+                                                     else ""),
+                     fnum(c["med"]), fiqr(c), f"{fnum(c['min'])}–{fnum(c['max'])}"]
+            if cpu_judged:
+                cells += [f"{fnum(c['cpu']['med']) if c['cpu'] else '–'} ({fiqr(c['cpu'])})",
+                          fratio(self.ratio(gid, cid, base15, "cpu"))]
+            cells.append(fratio(self.ratio(gid, cid, base15)))
+            if has18:
+                cells.append(fratio(self.ratio(gid, cid, "pg18_worker"))
+                             if self.cfg[cid]["cluster"] == "pg18" else "")
+            if has17:
+                cells.append(fratio(self.ratio(gid, cid, "pg17_seqscan"))
+                             if self.cfg[cid]["cluster"] == "pg17" else "")
+            if g["section"] == "slow":
+                cells.append(fnum(size / (c["med"] / 1000)) if size else "–")
+            cells += [f"{fnum(c['be'] * 100 if c['be'] is not None else None)}%",
+                      f"{fnum(c['other'] * 100 if c['other'] is not None else None)}%",
+                      self.bound(c)]
+            if cid in ("pg15_seqscan", "pg15_par_seqscan") or self.cfg[cid].get("defaults"):
+                cells[0] = f"**{cells[0]}**"
+            if self.declined(gid, cid):
+                cells[0] += " (planned a Seq Scan: pg_asyncscan stepped aside)"
+            w("| " + " | ".join(cells) + " |")
+        w()
+
+    def headline_details(self):
+        gids = [g["id"] for g in self.d["groups"] if g["section"] == "headline"]
         if not gids:
             return
         w = self.w
-        t = self.table_size("slow")
-        ra = self.d.get("slowfs_read_ahead_kb")
-        w("## Slow storage (tablespace on slowfs, cold)")
-        w()
-        w(f"A tablespace on test/tools/slowfs, a FUSE passthrough that sleeps a fixed time "
-          f"in every read request that reaches it, backed by a directory on the same "
-          f"local disk. Table: pgbench_accounts "
-          + (f"{t['bytes'] / 2**20:,.0f} MB, {t['scale'] * 100000:,} rows (scale {t['scale']})"
-             if t else "") + f". Cold runs (restart + drop caches, which empties the FUSE "
-          f"page cache too).")
-        w()
-        w(f"**Readahead, honestly:** the FUSE mount's bdi (`{self.d.get('slowfs_devno')}`) "
-          f"has read_ahead_kb = **{ra}** (the kernel default, left as is). PostgreSQL 15's "
-          f"Seq Scan reads 8 kB at a time through the page cache, so its reads reach "
-          f"slowfs as kernel readahead requests of up to {ra} kB: it pays the added "
-          f"latency once per {ra} kB (16 blocks), not once per block, and the kernel's "
-          f"asynchronous readahead overlaps part of that with the scan. So the Seq Scan "
-          f"baseline here is *not* the worst case of one latency per 8 kB page (that "
-          f"would be read_ahead_kb = 0, which no real system uses); a larger "
-          f"read_ahead_kb would make the baseline faster still. Direct reads "
-          f"(direct_io = on) bypass the page cache and readahead: each read of "
-          f"io_combine_limit blocks is one request, and up to io_depth of them are in "
-          f"flight. PostgreSQL 18's buffered reads also go through the page cache "
-          f"(readahead applies; io_uring buffered reads on FUSE are punted to kernel "
-          f"worker threads).")
+        w("## Headline groups in detail")
         w()
         for gid in gids:
             g = self.groups[gid]
-            w(f"### +{g['latency_us'] / 1000:g} ms per read request (`{gid}`)")
+            t = self.table_state("pg15", g["dbname"], g["table"])
+            w(f"### {self.glabel(gid)} (`{gid}`)")
             w()
-            w("| configuration | median ms | min–max ms | speed-up vs PG15 Seq Scan | "
-              "vs PG18 io_uring | backend CPU | bound |")
-            w("|---|---:|---:|---:|---:|---:|---|")
+            if t:
+                w(f"{t['rel']} in {g['dbname']}: {t['bytes'] / 2**20:,.0f} MB, "
+                  f"{t['all_visible_frac'] * 100:.0f}% of its pages all-visible.")
+                w()
+            self.group_table(gid)
+            png = self.bar_plot(gid, f"{self.glabel(gid)}: "
+                                + ("backend CPU per scan" if self.metric(gid) == "cpu"
+                                   else "time per scan"), self.metric(gid))
+            if png:
+                w(f"![{gid}]({png})")
+                w()
+
+    def parallel_section(self):
+        gids = self.gids("parallel")
+        if not gids:
+            return
+        w = self.w
+        w("## Parallel query (Gather, 2 workers)")
+        w()
+        w("`max_parallel_workers_per_gather = 2` for these rows only: the plan the planner "
+          "picks for this table, Finalize Aggregate over Gather over Partial Aggregate over "
+          "Parallel Seq Scan / Parallel Custom Scan (AsyncSeqScan), checked before measuring "
+          "(Workers Planned: 2, and an EXPLAIN ANALYZE with Workers Launched: 2, below). "
+          "Backend CPU here is the CPU of the leader and its workers (from the postmaster's "
+          "reaped children, connection start-up included), per second and per "
+          f"min(3, {self.nproc}) vCPUs.")
+        w()
+        for gid in gids:
+            w(f"### {self.glabel(gid)} (`{gid}`)")
+            w()
+            self.group_table(gid)
+        chk = self.ex.get("parallel_checks", {})
+        for k, v in chk.items():
+            w(f"<details><summary>EXPLAIN ANALYZE before measuring: {k}</summary>")
+            w()
+            w("```")
+            w(v)
+            w("```")
+            w()
+            w("</details>")
+            w()
+
+    def slow_section(self):
+        gids = self.gids("slow")
+        if not gids:
+            return
+        w = self.w
+        dev = self.ex.get("slowdev", {})
+        w("## Slow block device")
+        w()
+        w(f"ext4 on a loop device (`losetup --direct-io=on`, {dev.get('loop', '?')}) whose "
+          f"backing file ({dev.get('image_gb', '?'):g} GB, sparse) is on test/tools/slowfs, "
+          f"a FUSE passthrough that sleeps a set time in every read request that reaches it "
+          f"(the backing file itself is on the local disk). The tables are in a tablespace "
+          f"on that ext4. Page cache, readahead and O_DIRECT work on it as on a real disk: "
+          f"the loop device's **read_ahead_kb = {dev.get('read_ahead_kb', '?')}** (set, and "
+          f"read back), max_sectors_kb = {dev.get('max_sectors_kb', '?')}, scheduler "
+          f"{dev.get('scheduler', '?')}, file system `{dev.get('fs', '?')}`. PostgreSQL 15's "
+          f"Seq Scan reads 8 kB at a time through the page cache, which reaches the device "
+          f"as readahead requests of up to read_ahead_kb: the baseline pays the latency per "
+          f"{dev.get('read_ahead_kb', '?')} kB, not per block. Cold runs (restart + drop "
+          f"caches).")
+        w()
+        w("**The device's limit**, measured in the same run with fio right before each "
+          "group, at that group's latency, reading the table's own file (read-only; the "
+          "PostgreSQL 15 cluster's copy):")
+        w()
+        w("| group | fio job | MiB/s (median of runs) | runs |")
+        w("|---|---|---:|---|")
+        for gid in gids:
+            fio = self.ex.get("fio", {}).get(gid, {})
+            for k, v in fio.items():
+                if not isinstance(v, dict):
+                    continue
+                vals = v.get("mib_s") or []
+                w(f"| {gid} | {v.get('desc')} | "
+                  f"{fnum(statistics.median(vals)) if vals else '–'} | "
+                  f"{', '.join(f'{x:,.0f}' for x in vals)} |")
+        w()
+        cmds = {k: v.get("cmd") for f in self.ex.get("fio", {}).values()
+                for k, v in f.items() if isinstance(v, dict)}
+        if cmds:
+            w("<details><summary>fio command lines</summary>")
+            w()
+            w("```")
+            for k, v in cmds.items():
+                w(v)
+            w("```")
+            w()
+            w("</details>")
+            w()
+        for gid in gids:
+            g = self.groups[gid]
+            lim = self.device_limit(gid)
+            w(f"### {self.glabel(gid)} (`{gid}`)")
+            w()
+            size = self.mb(gid)
+            if size:
+                w(f"Table: {size:,.0f} MiB"
+                  + (f"; device limit {lim:,.0f} MiB/s (fio, O_DIRECT 512 kB × 64)" if lim
+                     else "") + ".")
+                w()
+            self.group_table(gid)
+            rows = []
             for cid in g["configs"]:
                 c = self.case(gid, cid)
-                if not c:
-                    continue
-                r1 = self.ratio(gid, cid, "pg15_seqscan")
-                r2 = self.ratio(gid, cid, "pg18_uring")
-                if not r1:
-                    w(f"| {self.label(cid)} | {fnum(c['med'])} | | | | | |")
-                    continue
-                speed = f"{1 / r1:.1f}x faster" if r1 <= 1 else f"{r1:.1f}x slower"
-                be = fnum(c['be'] * 100 if c['be'] is not None else None)
-                w(f"| {self.label(cid)} | {fnum(c['med'])} | {fnum(c['min'])}–{fnum(c['max'])} | "
-                  f"{speed} ({fratio(r1)} time) | {fratio(r2)} | {be}% | {self.bound(c)} |")
-            if "pg18_uring" in g["configs"] and not any(
-                    self.is_async(c) and c.startswith("pg18") for c in g["configs"]):
-                w("| PG18 AsyncSeqScan (pg_asyncscan on PostgreSQL 18) | not in this run "
-                  "| | | | | |")
-            w()
-        # clustered bar plot: configs x latency
-        cfgs = self.groups[gids[0]]["configs"]
-        rows = []
-        for cid in cfgs:
-            vals = []
-            for gid in gids:
-                c = self.case(gid, cid)
-                vals.append(f"{c['med'] / 1000:.3f}" if c else "0")
-            rows.append(f"\"{self.short(cid)}\" " + " ".join(vals))
-        cols = ", ".join(
-            f"'' using {i + 2} title '+{self.groups[gid]['latency_us'] / 1000:g} ms per request'"
-            if i else f"'slow.dat' using 2:xtic(1) title '+{self.groups[gid]['latency_us'] / 1000:g} ms per request'"
-            for i, gid in enumerate(gids))
-        script = f"""set title "Slow storage (slowfs), cold: time per scan"
-set ylabel "seconds (median), log scale"
-set logscale y
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set xtics rotate by -35 scale 0 nomirror
-set grid ytics
-set key top right
-set bmargin 7
-plot {cols}
-"""
-        png = self.plot("slow", script, {"slow.dat": "\n".join(rows) + "\n"})
-        if png:
-            w(f"![slow]({png})")
-            w()
-        st = self.d["extra"].get("slowfs_status")
+                r = self.ratio(gid, cid, "pg15_seqscan")
+                if c and r:
+                    mbs = size / (c["med"] / 1000) if size else None
+                    rows.append(f"| {self.label(cid)} | {1 / r:.1f}x | "
+                                + (f"{mbs:,.0f} | " if mbs else "– | ")
+                                + (f"{mbs / lim * 100:.0f}% |" if mbs and lim else "– |"))
+            if rows:
+                w("| configuration | speed-up vs PG15 Seq Scan | MiB/s | of the device's limit |")
+                w("|---|---:|---:|---:|")
+                for r in rows:
+                    w(r)
+                w()
+            png = self.bar_plot(gid, f"{self.glabel(gid)}: time per scan")
+            if png:
+                w(f"![{gid}]({png})")
+                w()
+        st = self.ex.get("slowfs_status")
         if st:
             w("slowfs counters at the end of the run (all phases): `"
               + " ".join(l for l in st.splitlines() if l.startswith("#")).lstrip("# ") + "`")
             w()
 
     def mixed_section(self):
-        gids = self.group_ids("mixed")
+        gids = self.gids("mixed")
         if not gids:
             return
         gid = gids[0]
@@ -609,35 +975,38 @@ plot {cols}
         w("## Mixed workload: OLTP at a fixed rate next to a scanning client")
         w()
         w(f"`pgbench -n -b tpcb-like -R {self.d['oltp_rate']} -c 4 -j 2 -T "
-          f"{self.d['mixed_secs']}` on the main database, and at the same time one client "
-          f"running the scan in a loop (`pgbench -f bench/sql/scan.sql -c 1 -T "
-          f"{self.d['mixed_secs']}`) with the configuration given, OS page cache warm. "
-          f"OLTP latency is per transaction from pgbench's log, measured from the "
-          f"scheduled start (so it includes schedule lag), median over {g.get('runs', self.d['runs'])} "
-          f"runs of each run's statistic (min–max of p99 in brackets). The OLTP UPDATEs "
-          f"clear all-visible bits; the tables are vacuumed after each run.")
+          f"{self.d['mixed_secs']}` on a database of its own ({g['dbname']}, so the other "
+          f"groups' tables never see these updates), and at the same time one client "
+          f"running bench/sql/noqual.sql on pgbench_accounts in a loop (`pgbench -f "
+          f"bench/sql/noqual.sql -c 1 -T {self.d['mixed_secs']}`, checking count(*) and "
+          f"sum(aid): the OLTP changes abalance) with the configuration given, OS page "
+          f"cache warm. OLTP latency is per transaction from pgbench's log, measured from "
+          f"the scheduled start (so it includes schedule lag), median over "
+          f"{g.get('runs')} runs of each run's statistic (min–max of p99 in brackets). "
+          f"pgbench_history is truncated before and the tables vacuumed after each run.")
         w()
         w("| configuration | OLTP tps | avg ms | p95 ms | p99 ms (min–max) | max ms | "
           "scans per run | scan median ms |")
         w("|---|---:|---:|---:|---:|---:|---:|---:|")
         series = {}
         for cid in g["configs"]:
-            runs = self.by.get((gid, cid))
+            runs = [r for r in self.by.get((gid, cid), []) if r.get("oltp_tps") is not None]
             if not runs:
                 continue
-            med = lambda k: statistics.median([r[k] for r in runs if r.get(k) is not None]) \
-                if any(r.get(k) is not None for r in runs) else None
-            p99 = [r["oltp_p99_ms"] for r in runs]
+
+            def med(k):
+                v = [r[k] for r in runs if r.get(k) is not None]
+                return statistics.median(v) if v else None
+            p99 = [r["oltp_p99_ms"] for r in runs if r.get("oltp_p99_ms") is not None]
             w(f"| {self.label(cid)} | {fnum(med('oltp_tps'), 1)} | {fnum(med('oltp_avg_ms'), 2)} | "
               f"{fnum(med('oltp_p95_ms'), 2)} | {fnum(med('oltp_p99_ms'), 2)} "
-              f"({fnum(min(p99), 1)}–{fnum(max(p99), 1)}) | {fnum(med('oltp_max_ms'), 1)} | "
-              f"{fnum(med('scans'), 1)} | {fnum(med('scan_ms'))} |")
+              f"({fnum(min(p99) if p99 else None, 1)}–{fnum(max(p99) if p99 else None, 1)}) | "
+              f"{fnum(med('oltp_max_ms'), 1)} | {fnum(med('scans'), 1)} | {fnum(med('scan_ms'))} |")
             series[cid] = runs[-1]["per_sec"]
         w()
-        # bars: avg, p95, p99
         rows = []
         for cid in g["configs"]:
-            runs = self.by.get((gid, cid))
+            runs = [r for r in self.by.get((gid, cid), []) if r.get("oltp_avg_ms") is not None]
             if runs:
                 rows.append(f"\"{self.short(cid)}\" " + " ".join(
                     f"{statistics.median([r[k] for r in runs]):.2f}"
@@ -658,9 +1027,8 @@ plot 'mixed.dat' using 2:xtic(1) title 'avg', '' using 3 title 'p95', '' using 4
         if png:
             w(f"![mixed]({png})")
             w()
-        data = {}
-        plots = []
-        for j, (cid, ps) in enumerate(series.items()):
+        data, plots = {}, []
+        for cid, ps in series.items():
             fn = f"mixed-{cid}.dat"
             data[fn] = "\n".join(f"{s} {a:.3f} {mx:.3f} {n}" for s, a, mx, n in ps) + "\n"
             plots.append(f"'{fn}' using 1:2 with lines lw 2 title \"{self.short(cid)}\"")
@@ -677,143 +1045,194 @@ plot {", ".join(plots)}
             w(f"![mixed-timeline]({png})")
             w()
 
-    def targets(self):
+    def grid_details(self):
+        gids = self.gids("grid")
+        if not gids:
+            return
         w = self.w
-        w("## Targets")
+        w("## Grid groups in detail")
         w()
-        w("| target | measured | met? |")
-        w("|---|---|---|")
-        gid = "cold-c1"
-        if gid in self.groups:
-            for cid in [c for c in self.groups[gid]["configs"]
-                        if c.startswith(("pg15_uring_dio", "pg18_async_uring_dio"))]:
-                r1 = self.ratio(gid, cid, "pg15_seqscan")
-                r2 = self.ratio(gid, cid, "pg18_uring")
-                if r1 is None:
-                    continue
-                ok1 = r1 <= 0.75
-                ok2 = r2 is None or r2 <= 1.0
-                w(f"| cold, local disk, 1 client: {self.label(cid)} ≤ 0.75x PG15 Seq Scan "
-                  f"and ≤ 1.00x PG18 io_uring | {fratio(r1)} of Seq Scan, "
-                  f"{fratio(r2)} of PG18 io_uring | "
-                  f"{'**met**' if ok1 and ok2 else '**not met**'}"
-                  f"{'' if ok1 else ' (vs Seq Scan)'}{'' if ok2 else ' (vs PG18)'}"
-                  f"{' — IQRs overlap with PG18 io_uring: within the spread' if not ok2 and self.overlap(gid, cid, 'pg18_uring') else ''} |")
-        for gid in self.group_ids("slow"):
-            g = self.groups[gid]
-            if g["latency_us"] != 2000:
-                continue
-            best = None
-            for cid in g["configs"]:
-                if not self.is_async(cid):
-                    continue
-                r = self.ratio(gid, cid, "pg15_seqscan")
-                if r is None:
-                    continue
-                if best is None or r < best[1]:
-                    best = (cid, r)
-                if cid in ("pg15_uring_dio", "pg18_async_uring_dio"):
-                    w(f"| +2 ms per read: {self.label(cid)} (defaults) ≥ 8x faster than PG15 "
-                      f"Seq Scan | {1 / r:.1f}x faster"
-                      + (f" ({fratio(self.ratio(gid, cid, 'pg18_uring'))} the time of PG18 "
-                         f"io_uring)" if self.ratio(gid, cid, "pg18_uring") else "")
-                      + f" | {'**met**' if 1 / r >= 8 else '**not met**'} |")
-            if best:
-                w(f"| +2 ms per read: best AsyncSeqScan configuration ≥ 8x faster than PG15 "
-                  f"Seq Scan | {self.label(best[0])}: {1 / best[1]:.1f}x faster | "
-                  f"{'**met**' if 1 / best[1] >= 8 else '**not met**'} |")
-        # warm: each AsyncSeqScan against the Seq Scan it replaces, on the
-        # same server (PG15's; PG18's with the same io_method, worker)
-        noisy = []
-        for ver in ("pg15", "pg17", "pg18"):
-            worst = None
-            viol = []
-            bases = set()
-            for kind in ("warm", "hot"):
-                for gid in self.group_ids(kind):
-                    for cid in self.groups[gid]["configs"]:
-                        if not (self.is_async(cid) and cid.startswith(ver + "_")):
-                            continue
-                        base = self.seqscan_of(cid, gid)
-                        r = self.ratio(gid, cid, base) if base else None
-                        if r is None:
-                            continue
-                        bases.add(base)
-                        if worst is None or r > worst[2]:
-                            worst = (gid, cid, r)
-                        if r > 1.03:
-                            viol.append(f"{gid} {self.short(cid)} {r:.2f}x")
-                            if self.overlap(gid, cid, base):
-                                noisy.append(f"{gid} {self.short(cid)} (vs {self.short(base)})")
-            if worst:
-                vs = " / ".join(self.label(b) for b in sorted(bases))
-                w(f"| cache warm (OS-warm and shared-buffer-hot, every client count): no "
-                  f"{ver.upper()} AsyncSeqScan configuration more than 3% slower than {vs} "
-                  f"(≤ 1.03x) | worst: {self.label(worst[1])} in {worst[0]}: {worst[2]:.2f}x"
-                  + (f"; over 1.03x: {', '.join(viol)}" if viol else "") + " | "
-                  + ("**met**" if not viol else "**not met**") + " |")
+        w("<details><summary>Every grid group: medians, IQR, min–max, ratios, CPU</summary>")
         w()
-        if noisy:
-            w(f"Of the cases over 1.03x, the inter-quartile ranges of AsyncSeqScan and Seq "
-              f"Scan overlap for: {', '.join(noisy)} — the difference is within this "
-              f"machine's run-to-run spread there.")
+        for gid in gids:
+            w(f"#### {self.glabel(gid)} (`{gid}`)")
             w()
-        w("Cold results on this VM: `drop_caches` empties the guest's page cache, but the "
-          "virtual disk's backing store on the host may cache too, so \"cold\" reads run "
-          "at anything from real-device to host-memory speed (see the min–max columns).")
+            self.group_table(gid)
+        w("</details>")
         w()
 
-    def headline(self):
-        """A few numbers for the top of the report."""
+    def environment(self):
+        d, ex = self.d, self.ex
+        m = ex.get("machine", {})
+        st = ex.get("settings", {})
         w = self.w
-        lines = []
-        for gid, what in (("cold-c1", "cold"), ("warm-c1", "OS-warm"), ("hot-c1", "hot")):
-            if gid not in self.groups:
-                continue
-            parts = []
-            for cid in ("pg15_uring_dio", "pg15_uring_dio_d32c64", "pg15_uring", "pg18_uring",
-                        "pg18_async_uring", "pg18_async_uring_dio"):
-                r = self.ratio(gid, cid, "pg15_seqscan")
-                if r is not None:
-                    parts.append(f"{self.short(cid)} {r:.2f}x")
-            # PostgreSQL 17's rows against 17's own Seq Scan
-            r17 = self.ratio(gid, "pg17_async", "pg17_seqscan")
-            if r17 is not None:
-                parts.append(f"{self.short('pg17_async')} {r17:.2f}x of 17 Seq Scan")
-            b = self.case(gid, "pg15_seqscan")
-            if parts and b:
-                lines.append(f"- {what}, 1 client (PG15 Seq Scan {b['med']:,.0f} ms): "
-                             + ", ".join(parts))
-        for gid in self.group_ids("slow"):
-            g = self.groups[gid]
-            parts = []
-            for cid in g["configs"]:
-                r = self.ratio(gid, cid, "pg15_seqscan")
-                if r is not None and cid != "pg15_seqscan" and (
-                        cid.startswith(("pg15_uring_dio", "pg18_async_uring_dio"))
-                        or cid == "pg18_uring"):
-                    parts.append(f"{self.short(cid)} {1 / r:.1f}x faster")
-            b = self.case(gid, "pg15_seqscan")
-            if parts and b:
-                lines.append(f"- slow storage +{g['latency_us'] / 1000:g} ms/request "
-                             f"(PG15 Seq Scan {b['med']:,.0f} ms): " + ", ".join(parts))
-        if lines:
-            w("## Headline (time ratio vs PG15 Seq Scan, medians)")
+        loads = [r["load1"] for r in d["results"] if "load1" in r]
+        w("## Machine, versions, settings")
+        w()
+        w("| | |")
+        w("|---|---|")
+        w(f"| machine | {m.get('nproc')} vCPUs ({m.get('cpu_model', '?')}), "
+          f"{m.get('mem_total_gb')} GB RAM, systemd-detect-virt: vm {m.get('virt_vm')}, "
+          f"container {m.get('virt_container')}, {m.get('os')} ({m.get('debian_version')}), "
+          f"kernel {m.get('kernel')} |")
+        w(f"| disk | {m.get('workdir_fs')} on `/dev/{m.get('disk')}` ({m.get('disk_lsblk')}); "
+          f"read_ahead_kb={m.get('disk_read_ahead_kb')}, max_sectors_kb="
+          f"{m.get('disk_max_sectors_kb')}, nr_requests={m.get('disk_nr_requests')}, "
+          f"scheduler {m.get('disk_scheduler')}, rotational={m.get('disk_rotational')} |")
+        if loads:
+            w(f"| load | shared machine: 1-min load average {min(loads):.2f}–{max(loads):.2f} "
+              f"during the runs, median {statistics.median(loads):.2f} (start "
+              f"{' '.join(m.get('loadavg_start', []))}, end "
+              f"{' '.join(ex.get('loadavg_end', []))}) |")
+        p15, p17, p18 = st.get("pg15", {}), st.get("pg17", {}), st.get("pg18", {})
+        w(f"| PostgreSQL 15 | {p15.get('server_version')}, Debian's package |")
+        if p17:
+            w(f"| PostgreSQL 17 | {p17.get('server_version')}, Debian 13 (trixie)'s package, "
+              f"run in a trixie root file system made by test/debian_chroot.sh: "
+              f"{self.build.get('pg17_chroot', '?')} |")
+        if p18:
+            w(f"| PostgreSQL 18 | {p18.get('server_version')}, built from Debian's source "
+              f"package: {self.build.get('pg18_build', '?')} |")
+        b = self.build
+        w(f"| pg_asyncscan | {b.get('pg_asyncscan_source', '?')} "
+          f"`{b.get('pg_asyncscan_describe', '?')}` (commit "
+          f"{b.get('pg_asyncscan_commit', '?')[:12]}"
+          + (f"; uncommitted changes in: {b['pg_asyncscan_dirty_files']}"
+             if b.get("pg_asyncscan_dirty_files", "").strip() else "")
+          + f"), .so sha256 {b.get('pg_asyncscan_so_sha256', '?')[:16]}…"
+          + (f" (18: {b['pg_asyncscan_pg18_so_sha256'][:16]}…)"
+             if b.get("pg_asyncscan_pg18_so_sha256") else "")
+          + (f" (17: {b['pg_asyncscan_pg17_so_sha256'][:16]}…, gcc {b.get('pg17_gcc', '?')}, "
+             f"liburing {b.get('pg17_liburing', '?')})"
+             if b.get("pg_asyncscan_pg17_so_sha256") else "")
+          + f", liburing {b.get('liburing', '?')}, gcc {b.get('gcc', '?')} |")
+        w(f"| tools | {m.get('fio', '?')}; bench commit {b.get('bench_commit', '?')[:12]} |")
+        w()
+        w("Settings as the servers reported them. Set by the benchmark, the same for all: "
+          "shared_buffers, max_parallel_workers_per_gather (2 only in the parallel rows), "
+          "jit, autovacuum, data checksums; the rest are each version's defaults:")
+        w()
+        keys = ["shared_buffers", "max_parallel_workers_per_gather", "jit",
+                "effective_io_concurrency", "maintenance_io_concurrency",
+                "synchronize_seqscans", "data_checksums", "autovacuum", "fsync", "huge_pages",
+                "max_worker_processes", "io_combine_limit", "io_method", "io_workers",
+                "io_max_combine_limit", "io_max_concurrency", "pg_asyncscan.io_method",
+                "pg_asyncscan.io_depth", "pg_asyncscan.io_combine_limit",
+                "pg_asyncscan.direct_reads", "pg_asyncscan.direct_io",
+                "pg_asyncscan.io_workers", "pg_asyncscan.min_relation_size",
+                "pg_asyncscan.worker_arena_size", "shared_preload_libraries"]
+        vers = [(n, s) for n, s in (("PostgreSQL 15", p15), ("PostgreSQL 18", p18),
+                                    ("PostgreSQL 17", p17)) if s]
+        w("| setting | " + " | ".join(n for n, _ in vers) + " |")
+        w("|---|" + "---|" * len(vers))
+        for k in keys:
+            vals = []
+            for _, s in vers:
+                v = s.get(k)
+                if k == "io_method" and v:
+                    v = "worker (the default; sync / io_uring in their own rows, one " \
+                        "restart each)"
+                vals.append(v if v else "–")
+            if any(v != "–" for v in vals):
+                w(f"| {k} | " + " | ".join(vals) + " |")
+        w()
+        w("pg_asyncscan settings are its defaults unless a configuration sets one (the "
+          "configuration's name says which). Also: `max_wal_size = 8GB`, "
+          "`checkpoint_timeout = 1h` (no checkpoint during a run), autovacuum off (the "
+          "never-vacuumed tables stay so), data checksums on (18's initdb default; "
+          "`initdb -k` for 15 and 17). jit is off (18 is built without LLVM).")
+        w()
+        self.tables_section()
+
+    def tables_section(self):
+        ts, te = self.ex.get("table_state", {}), self.ex.get("table_state_end", {})
+        if not ts:
+            return
+        w = self.w
+        w("Tables, generated with each version's own `pgbench -i` (the same rows in all "
+          "versions) and copied with CREATE TABLE AS: all-visible = pgbench_accounts after "
+          "`VACUUM (FREEZE, ANALYZE)`; never-vacuumed = acc_nv (CREATE TABLE AS, ANALYZE, "
+          "one Seq Scan to set the hint bits, CHECKPOINT, never vacuumed); partly "
+          "all-visible = acc_part (CREATE TABLE AS, `VACUUM (FREEZE, ANALYZE)`, an UPDATE of "
+          "the first row of every other page, two Seq Scans to prune and set hint bits, "
+          "CHECKPOINT). States read with pg_visibility before and after the run:")
+        w()
+        w("| cluster / database / table | state | MB | pages | all-visible before | after | "
+          "tablespace |")
+        w("|---|---|---:|---:|---:|---:|---|")
+        for k, v in sorted(ts.items()):
+            e = te.get(k)
+            w(f"| {k} | {self.tlabel(v['table'])} | {v['bytes'] / 2**20:,.0f} | {v['pages']:,} | "
+              f"{v['all_visible_frac'] * 100:.1f}% | "
+              + (f"{e['all_visible_frac'] * 100:.1f}%" if e else "–")
+              + f" | {v['tablespace']} |")
+        w()
+        mm = self.ex.get("expected_mismatch") or []
+        if mm:
+            w("**Note:** the clusters' copies of a table gave different Seq Scan results: "
+              + "; ".join(mm))
             w()
-            for l in lines:
-                w(l)
-            w()
+
+    def method(self):
+        d = self.d
+        w = self.w
+        w("## How it was measured")
+        w()
+        qs = d.get("queries", {})
+        w("- Queries (bench/sql/), each a pgbench custom script run as `pgbench -n -M simple "
+          "-f bench/sql/Q.sql -D tbl=TABLE -D exp_n=… -c N -j N -t 1` (N clients, each "
+          "scanning the whole table once, all at the same time):")
+        for k, q in qs.items():
+            w(f"  - {q['label']}: `{q['sql']}` ({q['file']})")
+        w("- **Every timed run's result is checked**: each script compares count(*), "
+          "sum(aid) and sum(abalance) with the Seq Scan's result on the same table, computed "
+          "once per cluster and database before measuring, and aborts the client with "
+          "\"wrong result\" when they differ; such a run counts as failed, not as fast. "
+          "count(*) and sum(aid) without a qual prove every row was read; with the quals "
+          "(aid % 50 = 7 matches at least one row on each page) that every page was read.")
+        w("- The time of a run is the makespan from pgbench's per-transaction log (`-l`): "
+          "first start to last end; connection set-up is not included. The configuration "
+          "comes in through `PGOPTIONS`; PostgreSQL 18's `io_method` (PGC_POSTMASTER) by "
+          "restarting its server. Before measuring, each configuration's plan is checked "
+          "for every table and query: a Custom Scan (AsyncSeqScan) for every AsyncSeqScan "
+          "row, a Seq Scan for every Seq Scan row (Parallel ones under a Gather with 2 "
+          "workers for the parallel rows), and the pg_asyncscan settings it sets are in "
+          "effect.")
+        runs = sorted({g["runs"] for g in d["groups"]})
+        w(f"- Every group is run in rounds ({', '.join(map(str, runs))} per group, see each "
+          "table's *runs*): each round runs every configuration of the group once, in an "
+          "order rotated from round to round, so slow drifts of the shared machine hit all "
+          "configurations alike.")
+        w("- **cold**: the server is stopped, `sync; echo 3 > /proc/sys/vm/drop_caches`, the "
+          "server started (shared buffers empty), the query planned once (catalogs cached, "
+          "table not read), then the timed run.")
+        w("- **OS-warm**: the table's files are in the OS page cache (checked with `fincore` "
+          "before and after each run; a run during which another session dropped the page "
+          "cache is repeated), shared buffers do not hold the table (it is far larger than "
+          "shared_buffers).")
+        w(f"- **shared-buffer-hot**: a small table (scale {d.get('hot_scale')}) loaded into "
+          f"shared buffers with `pg_prewarm` and scanned once with the configuration (its "
+          f"result checked too) before each timed run; judged on the backends' CPU time "
+          f"(`log_statement_stats`), at least {HOT_MIN_RUNS} runs.")
+        w("- **CPU**: `log_statement_stats = on` (in `PGOPTIONS`) makes each backend log "
+          "getrusage() user+system time of the statement itself; the other server processes' "
+          "(IO workers, checkpointer, ...) CPU comes from /proc/PID/stat. *backend CPU* = "
+          "backend CPU time / (time × min(processes, vCPUs)); column *bound*: CPU ≥ 80%, "
+          "IO < 50%, IO+CPU between. *other CPU* is the other server processes' CPU per "
+          "second of run (for the worker method, where the reads and copies happen).")
+        w()
 
     def explains(self):
-        ex = self.d["extra"].get("explain") or {}
+        ex = self.ex.get("explain") or {}
         if not ex:
             return
         w = self.w
         w("## Appendix: EXPLAIN (ANALYZE, BUFFERS) of one extra cold run per configuration")
         w()
-        w("Untimed runs after the measurements (TIMING OFF, track_io_timing on). The "
-          "`IO:` and `Reads:` lines are pg_asyncscan's own statistics (on PostgreSQL 18 "
-          "shown through its `ASYNCIO` EXPLAIN option, which the harness adds there).")
+        w("Untimed runs after the measurements (TIMING OFF, track_io_timing on). The `IO:` "
+          "and `Reads:` lines are pg_asyncscan's own statistics (on PostgreSQL 18 shown "
+          "through its `ASYNCIO` EXPLAIN option, which the harness adds there); `direct=N "
+          "(tuples checked=M)` counts pages read directly, M of them not all-visible.")
         w()
         for k, v in ex.items():
             gid, cid = k.split("/", 1)
@@ -828,42 +1247,47 @@ plot {", ".join(plots)}
 
     def notes(self):
         w = self.w
-        d = self.d
-        ex = d["extra"]
+        d, ex = self.d, self.ex
         w("## Notes")
         w()
-        w("- `synchronize_seqscans` is on (the default): concurrent Seq Scans of one "
-          "table on PostgreSQL 15 and 18 join each other and share one pass of reads, "
-          "so with 2 and 4 clients cold the Seq Scan rows read the table about once. "
-          "AsyncSeqScan does not synchronise: each of its scans reads the table itself "
-          "(with direct_io, bypassing the page cache, so nothing is shared).")
-        w("- The machine is shared with other sessions (builds, tests, other benchmarks "
-          "that also drop the page cache): that is why configurations alternate within "
-          "each round and medians are reported. Warm runs disturbed by a page cache "
-          f"drop were repeated: {ex.get('disturbed', 0)} times.")
-        w("- *backend CPU* above 100% (PostgreSQL 18 io_uring, and buffered io_uring "
-          "reads of pg_asyncscan): the kernel's io_uring worker threads, which do "
-          "buffered reads that would block, are threads of the backend and count as "
-          "its CPU time.")
+        w("- `synchronize_seqscans` is on (the default): concurrent Seq Scans of one table "
+          "join each other and share one pass of reads, so with 2 and 4 clients cold the "
+          "Seq Scan reads the table about once. AsyncSeqScan does not synchronise.")
+        w("- Cold on this VM: `drop_caches` empties the guest's page cache, but the virtual "
+          "disk's backing store on the host may cache too, so \"cold\" reads run at "
+          "anything from real-device to host-memory speed (see min–max).")
+        lost = sum(1 for r in d["results"] if r.get("warm_lost"))
+        w("- The machine is shared with other sessions: configurations alternate within "
+          "each round and medians are reported. Warm runs disturbed by a page cache drop "
+          f"(another session's) were repeated: {ex.get('disturbed', 0)} times"
+          + (f"; {lost} runs lost the page cache four times in a row and are left out"
+             if lost else "") + ".")
+        w("- *backend CPU* above 100%: the kernel's io_uring worker threads, which do "
+          "buffered reads that would block, are threads of the backend and count as its "
+          "CPU time.")
         rs = ", ".join(f"PostgreSQL {k[2:]}: {v}" for k, v in (d.get("restarts") or {}).items())
-        w(f"- Server restarts: {rs}. pg_asyncscan was loaded from a private "
-          "copy per version (`dynamic_library_path`), so a `make install` elsewhere on "
-          "the machine during the run could not swap the library under test.")
+        w(f"- Server restarts: {rs}. pg_asyncscan was loaded from a private copy per "
+          "version (`dynamic_library_path`), so a `make install` elsewhere on the machine "
+          "during the run could not swap the library under test.")
         w("- Raw data: `results.json` (every run: makespan, each client's latency, "
-          "backend and other server CPU, load average), `run.log` (the console "
-          "output), `plot-data/` (gnuplot scripts and data; rerun `bash bench/run.sh "
-          "--report DIR` to rebuild report and plots).")
+          "backend and other server CPU, load average; plans, expected results, table "
+          "states, fio), `run.log`, `plot-data/`; `bash bench/run.sh --report DIR` "
+          "rebuilds report and plots.")
         w()
 
     def write(self):
         self.header()
-        self.headline()
+        self.failures()
         self.targets()
-        self.environment()
-        self.method()
-        self.local_section()
+        self.headline()
+        self.grid()
+        self.headline_details()
+        self.parallel_section()
         self.slow_section()
         self.mixed_section()
+        self.grid_details()
+        self.environment()
+        self.method()
         self.notes()
         self.explains()
         with open(os.path.join(self.out, "report.md"), "w") as f:

@@ -3,51 +3,80 @@
 #
 #   bash bench/run.sh [--quick | --full] [options]
 #
-# Runs the whole matrix (Seq Scan and AsyncSeqScan on PostgreSQL 15 with
-# every io_method, direct_io off/on and tuned settings; PostgreSQL 18's own
-# Seq Scan with io_method = sync, worker, io_uring as the anchor, and
-# AsyncSeqScan on PostgreSQL 18 beside it; PostgreSQL 17's own Seq Scan and
-# AsyncSeqScan (defaults) on 17 in the 1-client cold, warm and hot groups;
-# cache cold, OS-warm and
-# shared-buffer-hot; 1, 2 and 4 clients; slow storage through
-# test/tools/slowfs at 0.5 ms and 2 ms per read request; OLTP at a fixed
-# rate next to a scanning client) and writes report.md, results.json and
-# PNG plots into bench/results/<timestamp>-<mode>/.  Progress (case, run,
-# elapsed, estimated time left) goes to the terminal and to run.log there.
+# Measures what issue 14's targets are judged on, side by side in one run,
+# and writes report.md (targets met or not, headline table, "never slower"
+# grid, details, plots), results.json and build.txt into
+# bench/results/<timestamp>-<mode>/:
+#   headline   1 client, no qual, cold / OS-warm / shared-buffer-hot, the
+#              all-visible and the never-vacuumed table: PG15 Seq Scan,
+#              AsyncSeqScan defaults, each io_method (and with direct_io),
+#              PG18's Seq Scan (worker, io_uring), AsyncSeqScan on 18,
+#              PG17's Seq Scan and AsyncSeqScan on 17
+#   grid       Seq Scan vs AsyncSeqScan defaults for every table state
+#              (all-visible, never-vacuumed, partly all-visible) x cache
+#              state x query (no qual, cheap qual, expensive qual) x 1, 2,
+#              4 clients
+#   slow       ext4 on a loop device backed by slowfs (2 ms, and 0.5 ms in
+#              --full, per request), the device's limit measured with fio
+#   parallel   Gather with 2 workers, cold and warm
+#   mixed      OLTP at a fixed rate next to a scanning client
+# Every timed run's result is checked against the Seq Scan's.
 #
-#   --quick           (default) scale 50 (640 MB), fewer configurations in
-#                     the 2/4-client, slow-storage and mixed groups: ~13 min
-#   --full            scale 150 (1.9 GB), every configuration: ~55 min
-#   --runs N          timed runs per case (default 5)
-#   --scale N         pgbench scale of the main table
-#   --only LIST       only these groups (ids or prefixes: hot, warm-c1,
-#                     cold, slow500, slow2000, mixed)
+#   --quick           (default) the subset: headline and grid at scale 50,
+#                     grid with 1 client (and 4 clients without quals),
+#                     fewer rounds: ~20 min
+#   --full            headline at scale 150 (1.9 GB), the whole grid at
+#                     scale 50, every slow-device and mixed row: ~1.5-2 h
+#   --runs N          rounds of every group (overrides the mode's 3-15)
+#   --scale N         pgbench scale of the headline / parallel table
+#   --grid-scale N    ... of the grid's tables (50)
+#   --hot-scale N     ... of the shared-buffer-hot tables (8)
+#   --slow-scale N    ... of the slow device's tables (quick 10, full 30)
+#   --mixed-scale N   ... of the mixed workload's database (50)
+#   --only LIST       only these groups (ids or prefixes: head, head-cold,
+#                     grid, grid-hot, grid-warm-nv, par, slow, slow2000,
+#                     mixed; bench/matrix.py --dry-run --verbose lists them)
 #   --configs LIST    only these configurations (bench/matrix.py --list)
-#   --skip LIST       leave out: pg17, pg18, slow, mixed
+#   --skip LIST       leave out: pg17, pg18, slow, mixed, grid, parallel,
+#                     headline
+#   --dry-run         print the groups and the estimated time, then exit
+#   --explain         keep one cold EXPLAIN (ANALYZE, BUFFERS) per
+#                     configuration of the cold 1-client groups (the
+#                     report's appendix; --full does it anyway)
 #   --ref REF         build pg_asyncscan from git REF (git archive) instead
 #                     of the working tree
 #   --no-build        reuse the pg_asyncscan.so of the previous run
-#   --fresh-data      regenerate the clusters and tables
+#   --fresh-data      regenerate the clusters, tables and the slow device
+#   --strict-plans    every AsyncSeqScan row must plan the Custom Scan (by
+#                     default a Seq Scan is accepted, and reported, when
+#                     pg_asyncscan is loaded and enabled: the planner stepped
+#                     aside, as issue 14 allows where it cannot win)
+#   --self-test-wrong-result
+#                     test the harness: expect one row more than the Seq
+#                     Scan returns, so that every timed run fails with
+#                     "wrong result" (the report must say so)
 #   --out DIR         result directory (default bench/results/<ts>-<mode>)
 #   --report DIR      only (re)write DIR/report.md and plots from its
 #                     results.json, measure nothing
 #   --clean           stop and remove everything under the work directory
-#                     (clusters, data, slowfs mount); keeps the PostgreSQL 18
+#                     (clusters, data, slow device); keeps the PostgreSQL 18
 #                     build and the PostgreSQL 17 root; then exit
 #
-# Needs root (drop_caches, apt-get, mounting slowfs); servers, initdb and
-# slowfs run as the postgres user.  Work directory (clusters, data, kept
-# between runs): /var/tmp/pg_asyncscan-bench; PostgreSQL 18 build
-# (test/build_pg.sh 18 --flavor bench), PostgreSQL 17 (Debian trixie's
-# package in a root file system made by test/debian_chroot.sh; the 17
-# server runs there, with the work directory bound at the same path) and
-# slowfs binary: /var/cache/pg_asyncscan-bench (made once).  Ports 5491
-# (PostgreSQL 15), 5492 (PostgreSQL 18) and 5493 (PostgreSQL 17).  The
-# servers are stopped and slowfs unmounted when the script ends, however it
-# ends; the 17 server's mounts exist only in its own mount namespace and go
-# with it.
+# Needs root (drop_caches, apt-get, losetup, mount); servers, initdb and
+# pgbench run as the postgres user.  Work directory (clusters, data and the
+# slow device's backing file, kept between runs): /var/tmp/pg_asyncscan-bench,
+# its mount points beside it in /var/tmp/pg_asyncscan-bench-mnt;
+# PostgreSQL 18 build (test/build_pg.sh 18 --flavor bench), PostgreSQL 17
+# (Debian trixie's package in a root file system made by
+# test/debian_chroot.sh; the 17 server runs there, with the work directory
+# bound at the same path) and the slowfs binary: /var/cache/pg_asyncscan-bench
+# (made once).  Ports 5491 (PostgreSQL 15), 5492 (18) and 5493 (17).  The
+# servers are stopped and the slow device unmounted (ext4, loop device,
+# slowfs) when the script ends, however it ends, and leftovers of a killed
+# run are cleared at the start.
 #
-# Environment: BENCH_WORK, BENCH_CACHE override the two directories.
+# Environment: BENCH_WORK, BENCH_CACHE override the two directories,
+# BENCH_PORT the first port.
 
 set -Eeuo pipefail
 
@@ -57,8 +86,15 @@ ROOT=$(cd "$HERE/.." && pwd)
 . "$ROOT/test/lib.sh"
 
 WORK=${BENCH_WORK:-/var/tmp/pg_asyncscan-bench}
+WORK=${WORK%/}
+# the slow device's mount points (bench/matrix.py: SlowDevice), beside the
+# work directory so that the PostgreSQL 17 chroot, which binds the work
+# directory, holds no copy of them
+SLOWDEV_MNT=$WORK-mnt
 CACHE=${BENCH_CACHE:-/var/cache/pg_asyncscan-bench}
+PORT=${BENCH_PORT:-5491}
 MODE=quick
+DRY_RUN=0
 OUT=
 REF=
 BUILD=1
@@ -74,7 +110,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 		--quick) MODE=quick ;;
 		--full) MODE=full ;;
-		--runs | --scale | --only | --configs)
+		--runs | --scale | --grid-scale | --hot-scale | --slow-scale | --mixed-scale | --only | --configs)
 			[ $# -ge 2 ] || asyncscan_die "$1 needs a value"
 			PYARGS+=("$1" "$2")
 			shift
@@ -100,8 +136,12 @@ while [ $# -gt 0 ]; do
 			REPORT_ONLY=$2
 			shift
 			;;
+		--dry-run) DRY_RUN=1 ;;
+		--explain) PYARGS+=(--explain on) ;;
 		--no-build) BUILD=0 ;;
 		--fresh-data) PYARGS+=(--fresh-data) ;;
+		--strict-plans) PYARGS+=(--strict-plans) ;;
+		--self-test-wrong-result) PYARGS+=(--self-test-wrong-result) ;;
 		--clean) CLEAN=1 ;;
 		-h | --help)
 			usage
@@ -112,11 +152,24 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+export PYTHONDONTWRITEBYTECODE=1
 if [ -n "$REPORT_ONLY" ]; then
 	exec python3 "$HERE/report.py" "$REPORT_ONLY"
 fi
+for s in ${SKIP//,/ }; do
+	case $s in
+		pg17 | pg18 | slow | mixed | grid | parallel | headline) ;;
+		*) asyncscan_die "--skip: unknown group '$s' (pg17, pg18, slow, mixed, grid, parallel, headline)" ;;
+	esac
+done
+# the plan and its estimated duration, before anything is built
+if [ "$CLEAN" = 0 ]; then
+	python3 "$HERE/matrix.py" --mode "$MODE" --dry-run "${PYARGS[@]}" ||
+		asyncscan_die "bad options (see above)"
+fi
+[ "$DRY_RUN" = 1 ] && exit 0
 
-asyncscan_require_root "$0" "$@"
+asyncscan_require_root "$0" "${ORIG_ARGS[@]}"
 
 PG18_DIR=$CACHE/pg18
 PG18_CONFIG=$PG18_DIR/bin/pg_config
@@ -125,10 +178,14 @@ LIBDIR=$WORK/lib
 LIBDIR18=$WORK/lib18
 LIBDIR17=$WORK/lib17
 PG17_BINDIR=/usr/lib/postgresql/17/bin
-USE_PG18=1
-[[ ",$SKIP," == *",pg18,"* ]] && USE_PG18=0
-USE_PG17=1
-[[ ",$SKIP," == *",pg17,"* ]] && USE_PG17=0
+# what the selected groups need: which servers, the slow device
+USED=" $(python3 "$HERE/matrix.py" --mode "$MODE" --used "${PYARGS[@]}") "
+USE_PG18=0
+[[ $USED == *" pg18 "* ]] && USE_PG18=1
+USE_PG17=0
+[[ $USED == *" pg17 "* ]] && USE_PG17=1
+USE_SLOW=0
+[[ $USED == *" slow "* ]] && USE_SLOW=1
 
 # in_pg17_root CMD... -- run CMD (as root) in the PostgreSQL 17 root, with
 # $WORK at the same path
@@ -137,8 +194,40 @@ in_pg17_root()
 	bash "$ROOT/test/debian_chroot.sh" run 17 --cache "$CACHE" --bind "$WORK" -- "$@"
 }
 
+# teardown_slowdev -- the slow device's leftovers.  matrix.py mounts it in
+# a mount namespace of its own (see below), which goes away with its last
+# process: if matrix.py was killed, that is its slowfs daemon (PID file
+# $WORK/slowdev/slowfs.pid; killed only if it is still our slowfs), and with
+# the namespace go the ext4 mount and its (autoclear) loop device.  Mounts
+# in this namespace are from older versions of this script: ext4, then
+# loop devices whose backing file is on our slowfs mount, then slowfs.
+# Never fails.
+teardown_slowdev()
+{
+	local dev pid
+	pid=$(cat "$WORK/slowdev/slowfs.pid" 2>/dev/null || true)
+	if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+		grep -qF "$SLOWDEV_MNT/fuse"; then
+		kill "$pid" 2>/dev/null || true
+		sleep 1
+		kill -KILL "$pid" 2>/dev/null || true
+		rm -f "$WORK/slowdev/slowfs.pid"
+	fi
+	if grep -qs " $SLOWDEV_MNT/ext4 " /proc/self/mountinfo; then
+		umount "$SLOWDEV_MNT/ext4" 2>/dev/null || umount -l "$SLOWDEV_MNT/ext4" 2>/dev/null || true
+	fi
+	for dev in $(losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
+		awk -v p="$SLOWDEV_MNT/fuse/" 'index($2, p) == 1 {print $1}'); do
+		losetup -d "$dev" 2>/dev/null || true
+	done
+	if grep -qs " $SLOWDEV_MNT/fuse " /proc/self/mountinfo; then
+		fusermount3 -u "$SLOWDEV_MNT/fuse" 2>/dev/null ||
+			fusermount3 -uz "$SLOWDEV_MNT/fuse" 2>/dev/null || true
+	fi
+}
+
 # stop_everything -- our servers (only those whose data directory is under
-# $WORK) and our slowfs mount; never fails
+# $WORK), the slow device and the older harness's slowfs mount; never fails
 stop_everything()
 {
 	local d pg_ctl
@@ -158,6 +247,7 @@ stop_everything()
 			in_pg17_root runuser -u postgres -- "$PG17_BINDIR/pg_ctl" -D "$d" \
 				-m immediate -w -t 30 stop >/dev/null 2>&1 || true
 	fi
+	teardown_slowdev
 	if grep -qs " $WORK/slowfs-mnt " /proc/self/mountinfo; then
 		runuser -u postgres -- fusermount3 -u "$WORK/slowfs-mnt" 2>/dev/null ||
 			fusermount3 -uz "$WORK/slowfs-mnt" 2>/dev/null || true
@@ -166,8 +256,10 @@ stop_everything()
 
 if [ "$CLEAN" = 1 ]; then
 	stop_everything
-	asyncscan_log "removing $WORK (the PostgreSQL 18 build and 17 root in $CACHE stay)"
-	rm -rf "$WORK"
+	asyncscan_log "removing $WORK and $SLOWDEV_MNT (the PostgreSQL 18 build and 17 root in $CACHE stay)"
+	grep -qs " $SLOWDEV_MNT/" /proc/self/mountinfo &&
+		asyncscan_die "something is still mounted below $SLOWDEV_MNT"
+	rm -rf "$WORK" "$SLOWDEV_MNT"
 	exit 0
 fi
 
@@ -205,7 +297,9 @@ exec > >(trap '' INT TERM HUP; exec tee -a "$OUT/run.log") 2>&1
 asyncscan_log "pg_asyncscan benchmark, mode $MODE, results in $OUT"
 
 # --- packages --------------------------------------------------------------
-ASYNCSCAN_PACKAGES+=(gnuplot-nox fuse3 libfuse3-dev util-linux python3)
+# fio: the slow device's limit; e2fsprogs: its ext4; util-linux: losetup,
+# fincore
+ASYNCSCAN_PACKAGES+=(gnuplot-nox fuse3 libfuse3-dev util-linux python3 fio e2fsprogs)
 asyncscan_install_deps
 stop_everything
 
@@ -224,7 +318,7 @@ if [ "$USE_PG17" = 1 ]; then
 fi
 
 # --- slowfs (built when its source changed) --------------------------------
-if [[ ",$SKIP," != *",slow,"* ]]; then
+if [ "$USE_SLOW" = 1 ]; then
 	sum=$(sha256sum "$ROOT/test/tools/slowfs.c" | cut -d' ' -f1)
 	if [ ! -x "$SLOWFS_BIN" ] || [ "$(cat "$SLOWFS_BIN.sha256" 2>/dev/null)" != "$sum" ]; then
 		asyncscan_log "building slowfs ($ROOT/test/tools/slowfs.c)"
@@ -347,18 +441,26 @@ fi
 } >"$BUILD_INFO"
 
 # --- the matrix -----------------------------------------------------------------
-# in the background, so that a signal to this script is handled at once
-python3 "$HERE/matrix.py" --mode "$MODE" --out "$OUT" --lib "$LIBDIR" \
+# in the background, so that a signal to this script is handled at once; in
+# a mount namespace of its own (unshare execs python3: PY_PID is the
+# harness), so that the slow device's mounts are invisible to every other
+# mount namespace on the machine and none can keep them alive
+unshare --mount --propagation private -- python3 "$HERE/matrix.py" --mode "$MODE" --out "$OUT" --lib "$LIBDIR" \
 	--pg18 "$PG18_DIR" --lib18 "$LIBDIR18" --pg17-cache "$CACHE" --lib17 "$LIBDIR17" \
-	--workdir "$WORK" "${PYARGS[@]}" &
+	--workdir "$WORK" --port-base "$PORT" "${PYARGS[@]}" &
 PY_PID=$!
 rc=0
 wait "$PY_PID" || rc=$?
 PY_PID=
-[ "$rc" = 0 ] || asyncscan_die "the benchmark harness failed (exit $rc); see $OUT/run.log"
 stop_everything
+# exit 3: the harness ran to the end but some runs failed (a wrong result, a
+# server error): the report shows them
+[ "$rc" = 0 ] || [ "$rc" = 3 ] ||
+	asyncscan_die "the benchmark harness failed (exit $rc); see $OUT/run.log"
 
 # --- report -----------------------------------------------------------------------
 python3 "$HERE/report.py" "$OUT"
+[ "$rc" = 0 ] ||
+	asyncscan_die "some runs FAILED (wrong result or error): see 'Failed runs' in $OUT/report.md"
 asyncscan_log "done in $(( ($(date +%s) - T_START) / 60 )) min $(( ($(date +%s) - T_START) % 60 )) s:" \
 	"$OUT/report.md"
