@@ -65,7 +65,7 @@ END $$;
 -- The reference rows come from a plain (not parallel) Seq Scan.
 SET pg_asyncscan.enabled = off;
 SET max_parallel_workers_per_gather = 0;
-EXPLAIN (COSTS OFF) SELECT grp, count(*), sum(id), md5(string_agg(pad, ',' ORDER BY id)) FROM pt GROUP BY grp;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pt;
 CREATE TEMP TABLE expected AS
     SELECT grp, count(*) AS n, sum(id) AS s, md5(string_agg(pad, ',' ORDER BY id)) AS h
     FROM pt GROUP BY grp;
