@@ -389,14 +389,14 @@ foreach my $method ('sync', 'io_uring', 'worker')
 		my $s = $x->{psql};
 		my $fds = backend_fds($x->{pid});
 		my $nfds = scalar(split /\n/, $fds);
-		$sessions_ok &&= is($fds, $x->{fds},
+		$sessions_ok &= is($fds, $x->{fds},
 			"$x->{name}: open file descriptors ($nfds) exactly at their baseline");
 		my $memory = backend_memory($s);
-		$sessions_ok &&= like($memory, qr/, 0 stream contexts$/,
+		$sessions_ok &= like($memory, qr/, 0 stream contexts$/,
 			"$x->{name}: no stream memory context left");
-		$sessions_ok &&= is($memory, $x->{memory},
+		$sessions_ok &= is($memory, $x->{memory},
 			"$x->{name}: backend memory exactly at its baseline");
-		$sessions_ok &&= is($s->query_safe($full_query), $expected_full,
+		$sessions_ok &= is($s->query_safe($full_query), $expected_full,
 			"$x->{name}: full scan after the storm equals the Seq Scan");
 	}
 
@@ -404,7 +404,7 @@ foreach my $method ('sync', 'io_uring', 'worker')
 	# cold.
 	evict_storm($canceller);
 	my $s = $sessions[0]->{psql};
-	$sessions_ok &&= is( $s->query_safe(
+	$sessions_ok &= is( $s->query_safe(
 			"BEGIN ISOLATION LEVEL REPEATABLE READ;
 			 SET LOCAL pg_asyncscan.enabled = off; $full_query;
 			 SET LOCAL pg_asyncscan.enabled = on; $full_query;
@@ -413,7 +413,7 @@ foreach my $method ('sync', 'io_uring', 'worker')
 		"$method: after the storm AsyncSeqScan returns what Seq Scan returns under one snapshot"
 	);
 	$_->{psql}->quit foreach @sessions;
-	$sessions_ok &&= arena_is_clean($node, "$method storm") if $method eq 'worker';
+	$sessions_ok &= arena_is_clean($node, "$method storm") if $method eq 'worker';
 
 	# the reliability figures count only outcomes an assertion verified:
 	# scans that returned the right rows or were cancelled, and nothing
@@ -605,7 +605,7 @@ $full_query;
 		[], "case $case: no wrong rows ($out)");
 	if ($rc == 0)
 	{
-		$outcome_ok &&= is(scalar(@lines), 3,
+		$outcome_ok &= is(scalar(@lines), 3,
 			"case $case: the scans finished, with the right results");
 	}
 	else
@@ -614,11 +614,11 @@ $full_query;
 		# which ends the backend's connection; no other error is expected
 		# (a backend whose request's worker died reads it itself)
 		my @errors = grep { /ERROR|FATAL|PANIC/ } split /\n/, $err;
-		$outcome_ok &&= like(
+		$outcome_ok &= like(
 			$err,
 			qr/terminating connection because of crash of another server process|server closed the connection unexpectedly/,
 			"case $case: the scan's connection was ended by the crash restart");
-		$outcome_ok &&= is_deeply([ grep { !/terminating connection because of crash of another server process/ } @errors ],
+		$outcome_ok &= is_deeply([ grep { !/terminating connection because of crash of another server process/ } @errors ],
 			[], "case $case: and no other error");
 	}
 	note "case $case: exit code $rc, " . scalar(@lines) . " results, stderr: $err";
