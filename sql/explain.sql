@@ -98,23 +98,45 @@ SELECT explain_n('ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF',
 -- scan_counters(): see sql/include/helpers.sql
 \i sql/include/helpers.sql
 
--- The counters of a node add up: every block is handed out once, by the
--- direct path, as a shared-buffer hit or as a read into shared buffers.
-SELECT (c->>'Pages Direct')::int + (c->>'Pages Hit')::int + (c->>'Pages Read')::int
+-- The counters of a node add up, on a table moved out of shared buffers
+-- first (evict(), so that its all-visible blocks take the direct path and
+-- every counter has something to count): every block is handed out once,
+-- by the direct path, as a shared-buffer hit or as a read into shared
+-- buffers; some were read directly, by reads of up to io_combine_limit
+-- (16) blocks, whose bytes are those of the direct blocks and whose
+-- average size is their bytes over their count; sync has no read in
+-- flight at a submission (it reads while submitting), io_uring and worker
+-- at least one and at most io_depth (16); the window is within io_depth *
+-- io_combine_limit blocks.
+CREATE FUNCTION evicted_counters(method text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('pg_asyncscan.io_method', method, true);
+    CALL evict('ex_t');
+    RETURN scan_counters('SELECT * FROM ex_t');
+END;
+$$;
+SELECT m AS method,
+       (c->>'Pages Direct')::int + (c->>'Pages Hit')::int + (c->>'Pages Read')::int
          = pg_relation_size('ex_t') / 8192 AS all_blocks_once,
+       (c->>'Pages Direct')::int > 0 AS direct_used,
+       (c->>'Reads')::int BETWEEN ceil((c->>'Pages Direct')::numeric / 16)
+                              AND (c->>'Pages Direct')::int AS reads_combined,
        (c->>'Read Bytes')::bigint
          = 8192 * ((c->>'Pages Direct')::bigint
                    + (c->>'Direct Rejected In Buffers')::bigint
                    + (c->>'Direct Rejected Not All-Visible')::bigint
                    + (c->>'Direct Rejected Bad Page')::bigint) AS bytes_match_direct_blocks,
-       round((c->>'Read Bytes')::numeric / nullif((c->>'Reads')::numeric, 0) / 1024, 1)
-         IS NOT DISTINCT FROM nullif((c->>'Average Read Size')::numeric, 0) AS avg_read_size,
-       (c->>'Max In-Flight')::int <= 16 AS in_flight_within_depth,
-       (c->>'Max Window')::int <= 16 * 16 AS window_within_limit,
+       round((c->>'Read Bytes')::numeric / (c->>'Reads')::numeric / 1024, 1)
+         = (c->>'Average Read Size')::numeric AS avg_read_size,
+       CASE WHEN m = 'sync' THEN (c->>'Max In-Flight')::int = 0
+            ELSE (c->>'Max In-Flight')::int BETWEEN 1 AND 16 END AS in_flight_within_depth,
+       (c->>'Max Window')::int BETWEEN 1 AND 16 * 16 AS window_within_limit,
        c->>'IO Method' AS io_method,
        c->>'Direct IO' AS direct_io,
        (c->>'Actual Rows')::numeric::bigint AS actual_rows
-FROM scan_counters('SELECT * FROM ex_t') AS c;
+FROM unnest(ARRAY['sync', 'io_uring', 'worker']) AS m,
+     LATERAL evicted_counters(m) AS c;
 
 --
 -- A node that never ran (the inner side of a join whose outer side is
@@ -221,5 +243,6 @@ RESET pg_asyncscan.enabled;
 
 DROP FUNCTION explain_n(text, text);
 DROP FUNCTION summary_check(text);
+DROP FUNCTION evicted_counters(text);
 DROP TABLE ex_t, ex_empty, ex_part, ex_small;
 \i sql/include/helpers_drop.sql

@@ -114,26 +114,46 @@ SELECT s.io_method, s.scans,
        s.errors, s.fallbacks
 FROM pg_asyncscan_stats s ORDER BY s.io_method;
 
--- Many scans at once through the workers' arena, one query: a nested loop
--- whose inner side is rescanned, all with the worker method.
+-- Two scans at once through the workers' arena, in one query: a nested
+-- loop whose outer AsyncSeqScan of mt is half-way through the table (its
+-- reads in the arena) while its inner AsyncSeqScan of mt is rescanned for
+-- each outer row, all with the worker method.  Each group's count is the
+-- Seq Scan's (the expected table).
 SET pg_asyncscan.io_method = worker;
 SET pg_asyncscan.direct_io = off;
 SET enable_hashjoin = off;
 SET enable_mergejoin = off;
 SET enable_material = off;
-SELECT count(*) FROM generate_series(1, 4) g
-    JOIN LATERAL (SELECT count(*) AS c FROM mt WHERE grp = g) x ON true
-    WHERE x.c > 0;
-RESET enable_hashjoin;
-RESET enable_mergejoin;
-RESET enable_material;
+EXPLAIN (COSTS OFF)
+SELECT o.id, o.grp, x.c FROM mt o,
+    LATERAL (SELECT count(*) AS c FROM mt i WHERE i.grp = o.grp) x
+    WHERE o.id % 10000 = 0;
+SELECT o.id, o.grp, x.c, x.c = (SELECT n FROM expected e WHERE e.grp = o.grp) AS same_as_seqscan
+FROM mt o,
+    LATERAL (SELECT count(*) AS c FROM mt i WHERE i.grp = o.grp) x
+    WHERE o.id % 10000 = 0
+ORDER BY o.id;
 
--- The worker method with a deep queue: more reads than the arena share of
--- one backend are read inline, not waited for forever.
+-- The worker method with a deep queue: a backend holds at most its share
+-- of the arena's slots (all of them, when it is the only one using it);
+-- with the outer scan holding many of them, the inner scans' reads beyond
+-- the share are read inline by the backend, not waited for forever.  The
+-- statement's counters show inline reads, and the rows are the Seq
+-- Scan's.
 SET pg_asyncscan.io_depth = 128;
+CALL evict('mt');
+SELECT (st->>'Nodes')::int AS nodes, st->>'IO Method' AS io_method,
+       (st->>'Inline Reads')::bigint > 0 AS inline_reads,
+       (st->>'Inline Reads')::bigint <= (st->>'Reads')::bigint AS inline_among_reads
+FROM statement_io('SELECT o.id, x.c FROM mt o,
+    LATERAL (SELECT count(*) AS c FROM mt i WHERE i.grp = o.grp) x
+    WHERE o.id % 10000 = 0') AS st;
 CALL evict('mt');
 SELECT same_as_seqscan() AS worker_deep_queue_same;
 RESET pg_asyncscan.io_depth;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+RESET enable_material;
 
 -- Non-superusers may read the view but not reset it.
 CREATE ROLE regress_asyncscan_stats_user;

@@ -58,9 +58,11 @@ FROM seg;
 SELECT count(*) FILTER (WHERE all_visible) = 140000 AS all_visible
 FROM pg_visibility_map('seg');
 -- blocks of both segments, and around the boundary, are not in shared
--- buffers, so the scans below read them directly
-SELECT count(*) FILTER (WHERE relblocknumber < 131072) < 131072 AS first_segment_mostly_out,
-       count(*) FILTER (WHERE relblocknumber >= 131072) < 8928 - 1000 AS second_segment_mostly_out,
+-- buffers (shared_buffers holds 16384 blocks: fewer than 1% of the first
+-- segment's 131072, fewer than half of the second's 8928), so the scans
+-- below read them directly
+SELECT count(*) FILTER (WHERE relblocknumber < 131072) < 131072 / 100 AS first_segment_mostly_out,
+       count(*) FILTER (WHERE relblocknumber >= 131072) < 8928 / 2 AS second_segment_mostly_out,
        count(*) FILTER (WHERE relblocknumber BETWEEN 131000 AND 131200) AS boundary_blocks_in_buffers
 FROM pg_buffercache
 WHERE relfilenode = pg_relation_filenode('seg') AND relforknumber = 0;
@@ -124,6 +126,48 @@ SELECT count(*), sum(id), count(*) FILTER (WHERE (ctid::text::point)[0] <> id) A
        string_agg(id::text, ',' ORDER BY id) FILTER (WHERE id BETWEEN 131070 AND 131073) AS boundary
 FROM seg;
 RESET pg_asyncscan.direct_io;
+
+-- Every IO method crosses the boundary on the direct path: sync reads
+-- with preadv() on the stream's descriptors of each segment file,
+-- io_uring submits reads on them, and the worker method's IO workers open
+-- the segment files themselves.  For each, with the default reads and with
+-- 7-block reads in a 3-read window (a read ends at the boundary): the
+-- scan used that method, handed out every block once, read more blocks
+-- directly than the first segment has (so blocks of the second segment
+-- too), and returned every row in its block, the rows around the boundary
+-- among them.
+CREATE FUNCTION segment_scan(method text, depth int, combine int,
+                             OUT io_method text, OUT every_block_once boolean,
+                             OUT direct_past_boundary boolean,
+                             OUT rows bigint, OUT sum numeric, OUT misplaced bigint,
+                             OUT boundary text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c jsonb;
+BEGIN
+    PERFORM set_config('pg_asyncscan.io_method', method, true);
+    PERFORM set_config('pg_asyncscan.io_depth', depth::text, true);
+    PERFORM set_config('pg_asyncscan.io_combine_limit', combine::text, true);
+    c := scan_counters('SELECT id FROM seg');
+    io_method := c->>'IO Method';
+    every_block_once := (c->>'Pages Direct')::bigint + (c->>'Pages Hit')::bigint
+                        + (c->>'Pages Read')::bigint = pg_relation_size('seg') / 8192;
+    direct_past_boundary := (c->>'Pages Direct')::bigint > 131072;
+    SELECT count(*), sum(id), count(*) FILTER (WHERE (ctid::text::point)[0] <> id),
+           string_agg(id::text, ',' ORDER BY id) FILTER (WHERE id BETWEEN 131070 AND 131073)
+      INTO rows, sum, misplaced, boundary
+      FROM seg;
+    PERFORM set_config('pg_asyncscan.io_method', 'sync', true);
+    PERFORM set_config('pg_asyncscan.io_depth', '16', true);
+    PERFORM set_config('pg_asyncscan.io_combine_limit', '16', true);
+END;
+$$;
+SELECT m.method, m.depth, m.combine, s.*
+FROM (VALUES ('sync', 16, 16), ('sync', 3, 7),
+             ('io_uring', 16, 16), ('io_uring', 3, 7),
+             ('worker', 16, 16), ('worker', 3, 7)) AS m(method, depth, combine),
+     LATERAL segment_scan(m.method, m.depth, m.combine) AS s;
+DROP FUNCTION segment_scan(text, int, int);
 
 -- the buffered path over both segments (through a 256kB ring: the table is
 -- larger than a quarter of shared_buffers)

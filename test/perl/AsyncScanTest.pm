@@ -45,6 +45,29 @@
 # storage manager hooks of a server built with patches/15 (EXPLAIN VERBOSE
 # says "Storage Hooks: on"); needs the extension created and the library
 # preloaded.
+#
+# uring_ring($pid): the io_uring of backend $pid as its kernel shows it in
+# /proc/PID/fdinfo of the ring's descriptor: { sq_head, sq_tail, cq_head,
+# cq_tail } (the kernel's 32-bit ring counters), or undef if the backend
+# has no ring (yet).  Readable by the user the server runs as.
+#
+# uring_unreaped($ring): reads the backend has passed to the kernel
+# (sq_head: entries the kernel has consumed) and not yet taken the
+# completion of (cq_head: completions the backend has consumed): in the
+# kernel or completed but not reaped.  Every read is one entry and one
+# completion, so after a drain this is 0.
+#
+# uring_idle($ring): nothing queued, in the kernel or unreaped:
+# sq_tail = sq_head = cq_tail = cq_head.
+#
+# in_uring_wait($pid): backend $pid is blocked in io_uring_enter(2)
+# (/proc/PID/syscall: syscall 426 on every architecture), i.e. waiting for
+# a completion.
+#
+# wait_uring_reads($pid, $min, $secs, $done): poll (every ~0.2 ms) until
+# backend $pid is blocked in io_uring_enter() with at least $min reads
+# unreaped; returns that count, or 0 after $secs seconds or as soon as
+# $done->() returns true (the statement ended).
 
 package AsyncScanTest;
 
@@ -53,8 +76,10 @@ use warnings;
 
 use Exporter 'import';
 use Test::More;
+use Time::HiRes qw(time usleep);
 our @EXPORT_OK =
-  qw(init_preloaded io_analyze query_with_stderr evict_files evict_from_page_cache arena_is_clean storage_hooks_in_use $READING_WORKER_SQL);
+  qw(init_preloaded io_analyze query_with_stderr evict_files evict_from_page_cache arena_is_clean storage_hooks_in_use $READING_WORKER_SQL
+  uring_ring uring_unreaped uring_idle in_uring_wait wait_uring_reads);
 
 sub init_preloaded
 {
@@ -163,5 +188,75 @@ BEGIN
 	RETURN p;
 END $$;
 };
+
+
+sub uring_ring
+{
+	my ($pid) = @_;
+	opendir(my $dh, "/proc/$pid/fd") or return undef;
+	my @fds = grep { /^\d+$/ } readdir($dh);
+	closedir($dh);
+	foreach my $fd (@fds)
+	{
+		my $target = readlink("/proc/$pid/fd/$fd");
+		next unless defined $target && $target eq 'anon_inode:[io_uring]';
+		open(my $fh, '<', "/proc/$pid/fdinfo/$fd") or return undef;
+		my %ring;
+		while (my $line = <$fh>)
+		{
+			$ring{ lc($1) . '_' . lc($2) } = $3
+			  if $line =~ /^(Sq|Cq)(Head|Tail):\s+(\d+)/;
+		}
+		close $fh;
+		return \%ring if keys %ring == 4;
+		return undef;
+	}
+	return undef;
+}
+
+sub uring_unreaped
+{
+	my ($ring) = @_;
+	return ($ring->{sq_head} - $ring->{cq_head}) & 0xffffffff;
+}
+
+sub uring_idle
+{
+	my ($ring) = @_;
+	return $ring->{sq_tail} == $ring->{sq_head}
+	  && $ring->{sq_head} == $ring->{cq_tail}
+	  && $ring->{cq_tail} == $ring->{cq_head};
+}
+
+sub in_uring_wait
+{
+	my ($pid) = @_;
+	open(my $fh, '<', "/proc/$pid/syscall") or return 0;
+	my $line = <$fh> // '';
+	close $fh;
+	return $line =~ /^426 /;
+}
+
+sub wait_uring_reads
+{
+	my ($pid, $min, $secs, $done) = @_;
+	my $deadline = time() + $secs;
+	my $i = 0;
+	while (time() < $deadline)
+	{
+		if (in_uring_wait($pid))
+		{
+			my $ring = uring_ring($pid);
+			if ($ring && in_uring_wait($pid))
+			{
+				my $n = uring_unreaped($ring);
+				return $n if $n >= $min;
+			}
+		}
+		return 0 if $done && ++$i % 50 == 0 && $done->();
+		usleep(200);
+	}
+	return 0;
+}
 
 1;
