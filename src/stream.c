@@ -158,6 +158,7 @@ struct AsyncScanStream
 								 * judged */
 	bool		checked_out;	/* the page handed out last is a private
 								 * copy whose tuples the consumer judges */
+	uint64		inline_noted;	/* io.inline_reads already in stats */
 	bool		cached_mode;	/* reading page by page through shared
 								 * buffers, no look-ahead */
 	int			hit_run;		/* blocks in a row classified as in shared
@@ -229,6 +230,7 @@ static bool next_cached(AsyncScanStream *stream, AsyncScanPage *page);
 static void hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 							AsyncScanPage *page);
 static bool wait_for_read(AsyncScanStream *stream, AsyncScanRead *read);
+static void note_inline_reads(AsyncScanStream *stream);
 static bool plan_direct_block(AsyncScanStream *stream, BlockNumber blkno);
 static char *take_read_buffer(AsyncScanStream *stream);
 static void adapt_read_cap(AsyncScanStream *stream, bool waited);
@@ -492,6 +494,7 @@ asyncscan_stream_next(AsyncScanStream *stream, AsyncScanPage *page)
 	stream->window_count--;
 	stream->have_yielded = true;
 	stream->last_yielded = page->blkno;
+	note_inline_reads(stream);
 	return true;
 }
 
@@ -603,6 +606,19 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 }
 
 /*
+ * Bring the node's count of reads the IO method performed in the backend
+ * up to date (they happen when reads are staged or waited for), so that
+ * EXPLAIN shows them also for a scan it prints before the stream ends (a
+ * LIMIT).
+ */
+static void
+note_inline_reads(AsyncScanStream *stream)
+{
+	stream->stats->inline_reads += stream->io.inline_reads - stream->inline_noted;
+	stream->inline_noted = stream->io.inline_reads;
+}
+
+/*
  * Wait until read is done or failed, counting (and maybe timing) it; false
  * if it already was.
  */
@@ -665,7 +681,7 @@ asyncscan_stream_end(AsyncScanStream *stream)
 	close_all_segments(stream);
 	if (stream->hooks)
 		asyncscan_staging_release(stream->rel);
-	stream->stats->inline_reads += stream->io.inline_reads;
+	note_inline_reads(stream);
 	asyncscan_stats_report_scan(stream->stats->io_method,
 								&stream->stats_at_begin, stream->stats);
 
@@ -694,6 +710,7 @@ stream_drain_callback(void *arg)
 	stream->io.ops->drain(&stream->io);
 	stream->io.ops->end_owner(&stream->io);
 	close_all_segments(stream);
+	note_inline_reads(stream);
 	asyncscan_stats_report_scan(stream->stats->io_method,
 								&stream->stats_at_begin, stream->stats);
 	stream->ended = true;
