@@ -375,9 +375,10 @@ SELECT v.label, c.* FROM (VALUES
 --
 -- Shape: HOT chains.  Repeated updates of a non-indexed column leave
 -- heap-only tuples and redirect line pointers on the pages.  Before VACUUM
--- the updated pages are not all-visible (buffered path, per-tuple
--- visibility); after it they are, and the direct path must skip redirect
--- and unused line pointers.
+-- the updated pages are not all-visible: read directly, each tuple judged
+-- from its header (and, with direct reads off, through shared buffers with
+-- per-tuple visibility); after it they are all-visible, and the direct
+-- path must skip redirect and unused line pointers.
 --
 CREATE TABLE d_hot (id int PRIMARY KEY, counter int, val text)
   WITH (fillfactor = 50, autovacuum_enabled = off);
@@ -404,6 +405,12 @@ SELECT v.label, c.* FROM (VALUES
     ('updated', 'SELECT id, counter, val FROM d_hot WHERE counter > 0'),
     ('count',   'SELECT counter, count(*) FROM d_hot GROUP BY counter')
 ) v(label, q), LATERAL check_same(v.q) c;
+-- the same through shared buffers (direct reads off)
+SELECT v.label, c.* FROM (VALUES
+    ('all',     'SELECT * FROM d_hot'),
+    ('ctid',    'SELECT ctid, xmin, xmax, * FROM d_hot'),
+    ('updated', 'SELECT id, counter, val FROM d_hot WHERE counter > 0')
+) v(label, q), LATERAL check_same_with(v.q, 16, 16, false) c;
 VACUUM d_hot;
 \set ECHO none
 SELECT * FROM revacuum('d_hot') \gexec
@@ -420,7 +427,8 @@ SELECT v.label, c.* FROM (VALUES
 -- Shape: partly all-visible.  VACUUM, then update, delete and insert in
 -- some blocks without vacuuming again: those blocks lose their
 -- all-visible bit (and hold dead and new tuple versions), the others keep
--- it.  One scan mixes direct and buffered blocks.
+-- it.  One scan mixes all-visible direct blocks and direct blocks whose
+-- tuples are judged one by one (with direct reads off: buffered blocks).
 --
 CREATE TABLE d_partvis (id int, grp int, val text) WITH (autovacuum_enabled = off);
 INSERT INTO d_partvis SELECT g, g % 10, 'pv ' || g FROM generate_series(1, 40000) g;
@@ -563,8 +571,8 @@ RESET jit_optimize_above_cost;
 -- offer it; refusals themselves are tested by test/t), and then runs the
 -- query once more under EXPLAIN ANALYZE, its tables evicted again: the
 -- AsyncSeqScan nodes read with io_uring (io_method), and had reads in
--- flight when they submitted (Max In-Flight >= 1, where sync always
--- reports 0) for pages they read directly (reads_in_flight).  With
+-- flight when they submitted (Max In-Flight >= 1) for pages they read
+-- directly (reads_in_flight).  With
 -- direct_io on, what the OS page cache holds is copied from there and
 -- never submitted: the evicted files, just written through the page
 -- cache, are all there, so those runs show no read in flight (their rows

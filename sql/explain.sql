@@ -104,9 +104,9 @@ SELECT explain_n('ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF',
 -- by the direct path, as a shared-buffer hit or as a read into shared
 -- buffers; some were read directly, by reads of up to io_combine_limit
 -- (16) blocks, whose bytes are those of the direct blocks and whose
--- average size is their bytes over their count; sync has no read in
--- flight at a submission (it reads while submitting), io_uring and worker
--- at least one and at most io_depth (16); the window is within io_depth *
+-- average size is their bytes over their count; every method has at least
+-- one read in flight at a submission (sync: announced to the kernel, read
+-- when needed) and at most io_depth (64); the window is within io_depth *
 -- io_combine_limit blocks.
 CREATE FUNCTION evicted_counters(method text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -126,12 +126,15 @@ SELECT m AS method,
          = 8192 * ((c->>'Pages Direct')::bigint
                    + (c->>'Direct Rejected In Buffers')::bigint
                    + (c->>'Direct Rejected Not All-Visible')::bigint
-                   + (c->>'Direct Rejected Bad Page')::bigint) AS bytes_match_direct_blocks,
+                   + (c->>'Direct Rejected Bad Page')::bigint
+                   + (c->>'Direct Rejected Undecided')::bigint) AS bytes_match_direct_blocks,
        round((c->>'Read Bytes')::numeric / (c->>'Reads')::numeric / 1024, 1)
          = (c->>'Average Read Size')::numeric AS avg_read_size,
-       CASE WHEN m = 'sync' THEN (c->>'Max In-Flight')::int = 0
-            ELSE (c->>'Max In-Flight')::int BETWEEN 1 AND 16 END AS in_flight_within_depth,
-       (c->>'Max Window')::int BETWEEN 1 AND 16 * 16 AS window_within_limit,
+       (c->>'Max In-Flight')::int
+         BETWEEN 1 AND current_setting('pg_asyncscan.io_depth')::int AS in_flight_within_depth,
+       (c->>'Max Window')::int
+         BETWEEN 1 AND current_setting('pg_asyncscan.io_depth')::int
+                       * (pg_size_bytes(current_setting('pg_asyncscan.io_combine_limit')) / 8192)::int AS window_within_limit,
        c->>'IO Method' AS io_method,
        c->>'Direct IO' AS direct_io,
        (c->>'Actual Rows')::numeric::bigint AS actual_rows

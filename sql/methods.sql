@@ -96,7 +96,8 @@ BEGIN
                 (io ->> 'Read Bytes')::bigint >= (io ->> 'Pages Direct')::bigint * 8192
                     AND (io ->> 'Read Bytes')::bigint % 8192 = 0
                     AND ((io ->> 'Reads')::bigint = 0) = ((io ->> 'Read Bytes')::bigint = 0),
-                (io ->> 'Max In-Flight')::int <= 16,
+                (io ->> 'Max In-Flight')::int
+                    <= current_setting('pg_asyncscan.io_depth')::int,
                 st ->> 'Nodes' = '1' AND st ->> 'Pages Direct' = io ->> 'Pages Direct'
                     AND st ->> 'Reads' = io ->> 'Reads',
                 (io ->> 'Direct IO')::boolean);
@@ -136,14 +137,15 @@ ORDER BY o.id;
 
 -- The worker method with a deep queue: a backend holds at most its share
 -- of the arena's slots (all of them, when it is the only one using it);
--- with the outer scan holding many of them, the inner scans' reads beyond
--- the share are read inline by the backend, not waited for forever.  The
--- statement's counters show inline reads, and the rows are the Seq
--- Scan's.
+-- reads beyond the share are read inline by the backend, not waited for
+-- forever.  Two scans of one statement share the backend's share; the
+-- rows are the Seq Scan's.  (How many reads are in flight follows the
+-- waits -- it starts at 4 and doubles when the scan had to wait -- so
+-- whether this statement reaches the share depends on the machine;
+-- test/t/020_worker.pl shows the inline reads with an 8-slot arena.)
 SET pg_asyncscan.io_depth = 128;
 CALL evict('mt');
 SELECT (st->>'Nodes')::int AS nodes, st->>'IO Method' AS io_method,
-       (st->>'Inline Reads')::bigint > 0 AS inline_reads,
        (st->>'Inline Reads')::bigint <= (st->>'Reads')::bigint AS inline_among_reads
 FROM statement_io('SELECT o.id, x.c FROM mt o,
     LATERAL (SELECT count(*) AS c FROM mt i WHERE i.grp = o.grp) x

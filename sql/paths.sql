@@ -3,16 +3,24 @@
 -- memory, bypassing shared buffers) and which through shared buffers, and
 -- that every block is handed out exactly once either way.
 --
--- A block is read directly only if the visibility map says it is
--- all-visible, it is not in shared buffers, the snapshot is MVCC, the
--- transaction is not SERIALIZABLE and pg_asyncscan.direct_reads is on
--- (design.md section 4).  The expected split is computed independently of
--- the extension, from pg_visibility (the visibility map) and
--- pg_buffercache (shared buffers) just before each scan, and compared with
--- the node's EXPLAIN (ANALYZE, FORMAT JSON) counters:
---   direct = blocks all-visible and not in shared buffers
---   hit    = blocks in shared buffers
---   read   = blocks neither (read into shared buffers by the scan)
+-- A block is read directly only if it is not in shared buffers, the
+-- snapshot is MVCC, the transaction is not SERIALIZABLE and
+-- pg_asyncscan.direct_reads is on (README, "Correctness: what the direct
+-- path trusts"); if the visibility map says it is all-visible, all its
+-- tuples are visible, otherwise each tuple of the private copy is judged
+-- ("tuples checked").  The expected split is computed independently of the
+-- extension, from pg_visibility (the visibility map) and pg_buffercache
+-- (shared buffers) just before each scan, and compared with the node's
+-- EXPLAIN (ANALYZE, FORMAT JSON) counters:
+--   direct  = blocks not in shared buffers
+--     checked = of which not all-visible
+--   hit     = blocks in shared buffers
+--   read    = blocks neither (read into shared buffers by the scan): those
+--             not read directly -- all when direct reads are not allowed,
+--             else only a block right after 32 blocks in a row in shared
+--             buffers, where the scan has stopped looking ahead and reads
+--             block after block through shared buffers until one is not
+--             there
 -- and always direct + hit + read = the relation's blocks.
 --
 LOAD 'pg_asyncscan';
@@ -29,7 +37,8 @@ CREATE EXTENSION pg_visibility;
 
 -- The split the rules predict for a scan of rel starting now.
 CREATE FUNCTION expected_split(rel regclass, direct_allowed boolean,
-                               OUT direct bigint, OUT hit bigint, OUT read bigint)
+                               OUT direct bigint, OUT checked bigint,
+                               OUT hit bigint, OUT read bigint)
 LANGUAGE sql AS $$
     WITH in_buffers AS (
         SELECT DISTINCT relblocknumber AS blkno
@@ -39,10 +48,22 @@ LANGUAGE sql AS $$
                              WHERE datname = current_database())
           AND relforknumber = 0
     )
-    SELECT count(*) FILTER (WHERE direct_allowed AND v.all_visible AND b.blkno IS NULL),
-           count(*) FILTER (WHERE b.blkno IS NOT NULL),
-           count(*) FILTER (WHERE NOT (direct_allowed AND v.all_visible) AND b.blkno IS NULL)
-    FROM pg_visibility_map(rel) v LEFT JOIN in_buffers b ON b.blkno = v.blkno
+    , blocks AS (
+        SELECT v.blkno, v.all_visible, b.blkno IS NOT NULL AS in_buffers,
+               -- the 32 blocks before it are all in shared buffers: the
+               -- scan has stopped looking ahead ("cached mode") and reads
+               -- this one through shared buffers
+               count(*) FILTER (WHERE b.blkno IS NOT NULL)
+                 OVER (ORDER BY v.blkno ROWS BETWEEN 32 PRECEDING AND 1 PRECEDING) = 32
+                 AS after_cached_run
+        FROM pg_visibility_map(rel) v LEFT JOIN in_buffers b ON b.blkno = v.blkno
+    )
+    SELECT count(*) FILTER (WHERE direct_allowed AND NOT in_buffers AND NOT after_cached_run),
+           count(*) FILTER (WHERE direct_allowed AND NOT in_buffers AND NOT after_cached_run
+                            AND NOT all_visible),
+           count(*) FILTER (WHERE in_buffers),
+           count(*) FILTER (WHERE NOT in_buffers AND (NOT direct_allowed OR after_cached_run))
+    FROM blocks
 $$;
 
 -- Scan rel (SELECT count(*)) and compare the counters with the split
@@ -53,7 +74,8 @@ CREATE FUNCTION check_paths(rel regclass, direct_allowed boolean DEFAULT true,
                             OUT hit_as_predicted boolean,
                             OUT read_as_predicted boolean,
                             OUT every_block_once boolean,
-                            OUT direct bigint, OUT hit bigint, OUT read bigint)
+                            OUT direct bigint, OUT checked bigint,
+                            OUT hit bigint, OUT read bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     e record;
@@ -62,15 +84,17 @@ BEGIN
     SELECT * INTO e FROM expected_split(rel, direct_allowed);
     c := scan_counters(format('SELECT count(*) FROM %s', rel));
     direct := (c->>'Pages Direct')::bigint;
+    checked := (c->>'Pages Direct Tuples Checked')::bigint;
     hit := (c->>'Pages Hit')::bigint;
     read := (c->>'Pages Read')::bigint;
-    direct_as_predicted := direct = e.direct;
+    direct_as_predicted := direct = e.direct AND checked = e.checked;
     hit_as_predicted := hit = e.hit;
     read_as_predicted := read = e.read;
     every_block_once := direct + hit + read = pg_relation_size(rel) / 8192;
     IF (c->>'Direct Rejected In Buffers')::int
        + (c->>'Direct Rejected Not All-Visible')::int
-       + (c->>'Direct Rejected Bad Page')::int <> 0 THEN
+       + (c->>'Direct Rejected Bad Page')::int
+       + (c->>'Direct Rejected Undecided')::int <> 0 THEN
         RAISE EXCEPTION 'unexpected rejected direct reads: %', c;
     END IF;
 END;
@@ -148,20 +172,21 @@ SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_onc
 FROM check_paths('pt');
 -- the reads were combined: with the default io_combine_limit of 16 blocks
 -- fewer reads than blocks, each at most 128kB, and the bytes read are
--- exactly the direct blocks
+-- exactly the direct blocks; at most io_depth (64) reads in flight
 SELECT (c->>'Reads')::int < :pt_blocks AS combined,
        (c->>'Reads')::int >= :pt_blocks / 16 AS at_most_16_blocks_each,
        (c->>'Read Bytes')::bigint = 8192::bigint * :pt_blocks AS bytes_are_blocks,
        (c->>'Average Read Size')::numeric <= 128 AS avg_at_most_128kb,
-       (c->>'Max Window')::int BETWEEN 2 AND 16 * 16 AS window_grew_within_limit,
-       (c->>'Max In-Flight')::int <= 16 AS in_flight_within_depth,
+       (c->>'Max Window')::int BETWEEN 2 AND 64 * 16 AS window_grew_within_limit,
+       (c->>'Max In-Flight')::int <= 64 AS in_flight_within_depth,
        (c->>'Actual Rows')::numeric::int AS actual_rows
 FROM scan_counters('SELECT * FROM pt') AS c;
--- io_combine_limit = 1: one read per block, each of 8kB
+-- io_combine_limit = 1: one read per block, each of 8kB; the window is at
+-- most io_depth (64) blocks
 SET pg_asyncscan.io_combine_limit = 1;
 SELECT (c->>'Reads')::int = :pt_blocks AS one_read_per_block,
        c->>'Average Read Size' AS avg_read_kb,
-       (c->>'Max Window')::int <= 16 AS window_within_limit
+       (c->>'Max Window')::int <= 64 AS window_within_limit
 FROM scan_counters('SELECT * FROM pt') AS c;
 -- io_depth = 1, io_combine_limit = 64: at most one read in flight, reads
 -- of up to 512kB
@@ -192,16 +217,17 @@ FROM pg_visibility_map('pt');
 -- they are in shared buffers now (the UPDATE read them): three hits, the
 -- other blocks still direct
 SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
-       direct = :pt_blocks - 3 AS others_direct, hit, read
+       direct = :pt_blocks - 3 AS others_direct, checked, hit, read
 FROM check_paths('pt');
--- out of shared buffers: three buffered reads, the others still direct
+-- out of shared buffers: every block direct, the three that are not
+-- all-visible with their tuples checked one by one
 CALL evict('pt');
 SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
-       direct = :pt_blocks - 3 AS others_direct, hit, read
+       direct = :pt_blocks AS all_direct, checked, hit, read
 FROM check_paths('pt');
--- the buffered reads brought them into shared buffers: three hits now
+-- a direct read leaves nothing in shared buffers: the same again
 SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
-       direct = :pt_blocks - 3 AS others_direct, hit, read
+       direct = :pt_blocks AS all_direct, checked, hit, read
 FROM check_paths('pt');
 -- and the rows are right, updated ones included
 SELECT count(*), sum(id), count(*) FILTER (WHERE pad = 'updated') FROM pt;
@@ -211,12 +237,15 @@ RESET pg_asyncscan.enabled;
 
 --
 -- 5. Buffered blocks that are not in shared buffers are prefetched
---    (posix_fadvise) when they enter the look-ahead window: here the three
---    not-all-visible blocks.
+--    (posix_fadvise) when they enter the look-ahead window: with direct
+--    reads off, every block of the evicted table.
 --
 CALL evict('pt');
-SELECT (c->>'Pages Read')::int AS read, (c->>'Advised Blocks')::int AS advised
+SET pg_asyncscan.direct_reads = off;
+SELECT (c->>'Pages Read')::int = :pt_blocks AS all_read,
+       (c->>'Advised Blocks')::int = :pt_blocks AS all_advised
 FROM scan_counters('SELECT * FROM pt') AS c;
+RESET pg_asyncscan.direct_reads;
 
 --
 -- 6. pg_asyncscan.direct_reads = off: every block through shared buffers,
@@ -246,20 +275,21 @@ COMMIT;
 CALL evict('pt');
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
-       direct = :pt_blocks - 3 AS others_direct, hit, read
+       direct = :pt_blocks AS all_direct, checked, hit, read
 FROM check_paths('pt');
 COMMIT;
 CALL evict('pt');
 BEGIN ISOLATION LEVEL READ COMMITTED;
 SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
-       direct = :pt_blocks - 3 AS others_direct, hit, read
+       direct = :pt_blocks AS all_direct, checked, hit, read
 FROM check_paths('pt');
 COMMIT;
 
 --
 -- 8. Every rule at once: a table in shared buffers in part (a plain scan
 --    of its first blocks, by ctid range), all-visible in part (rows of
---    other blocks deleted afterwards).
+--    other blocks deleted afterwards): hits, direct all-visible and direct
+--    checked blocks; with direct reads off, hits and reads.
 --
 CALL evict('pt');
 SELECT count(*) FROM pt WHERE ctid < '(50,0)';
@@ -269,8 +299,17 @@ FROM pg_visibility_map('pt');
 CALL evict('pt');
 SELECT count(*) FROM pt WHERE ctid < '(50,0)';
 SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
-       direct > 0 AS some_direct, hit > 0 AS some_hit, read > 0 AS some_read
+       direct > 0 AS some_direct, checked > 0 AS some_checked, hit > 0 AS some_hit,
+       read AS read_after_cached_run
 FROM check_paths('pt');
+-- with direct reads off, the blocks not in shared buffers are read into them
+SET pg_asyncscan.direct_reads = off;
+CALL evict('pt');
+SELECT count(*) FROM pt WHERE ctid < '(50,0)';
+SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
+       direct, hit > 0 AS some_hit, read > 0 AS some_read
+FROM check_paths('pt', direct_allowed => false);
+RESET pg_asyncscan.direct_reads;
 
 --
 -- 9. Temporary tables are never scanned by AsyncSeqScan (local buffers)
