@@ -1730,17 +1730,19 @@ class Bench:
         if g["section"] == "mixed":
             return self.mixed_secs + 4
         if g["query"] == "bitmap":
-            # one 8 kB read every 16.4 pages, at the device's latency, with
-            # about this many in flight
+            # one 8 kB read every 16.4 pages, each the device's latency plus
+            # 1.5 ms (slowfs, loop device), one at a time with
+            # effective_io_concurrency at its default (1), about 12 at a
+            # time with 32 (measured at scale 10)
             reads = gb * 1e9 / 8192 / 16.4
-            depth = 1.5 if "eic" not in cid else (16 if cfg["cluster"] == "pg15p" else 8)
-            return restart + reads * (g["latency_us"] or 100) / 1e6 / depth + 0.3
+            depth = 12 if "eic" in cid else 1
+            return restart + reads * ((g["latency_us"] or 100) / 1e6 + 0.0015) / depth + 0.3
         if g["latency_us"] is not None:
             # MB/s at 2 ms per request: 128 kB readahead per request for
-            # the Seq Scan and the sync method; the buffered path's
-            # posix_fadvise without the hooks somewhat better
-            mbs = 64 if cfg["role"] == "seq" or cid.endswith("sync") else \
-                150 if cid == "pg15_async_nodr" else 350
+            # the Seq Scan, the sync method and the buffered path without
+            # the hooks (measured: 64, 65); AsyncSeqScan's defaults 150-350
+            mbs = 64 if cfg["role"] == "seq" or cid.endswith("sync") or \
+                cid == "pg15_async_nodr" else 150 if g["section"] == "hooks" else 350
             return restart + gb * 1000 / mbs * g["latency_us"] / 2000 + 0.3
         if g["cache"] == "cold":
             reads = 1 + (0.3 if cfg["role"] == "seq" else 0.8) * (n - 1)

@@ -482,7 +482,7 @@ fi
 	if [ "$USE_PG15P" = 1 ]; then
 		echo "pg_asyncscan_pg15p_so_sha256=$(sha256sum "$LIBDIR15P/pg_asyncscan.so" | cut -d' ' -f1)"
 		sed 's/^/pg15p_build=/' "$PG15P_DIR/.built"
-		echo "pg15p_patches=$(cd "$ROOT" && ls patches/15/*.patch | tr '\n' ' ')"
+		echo "pg15p_patches=$(cd "$ROOT/patches/15" && printf '%s ' *.patch)"
 	fi
 	if [ "$USE_PG17" = 1 ]; then
 		echo "pg_asyncscan_pg17_so_sha256=$(sha256sum "$LIBDIR17/pg_asyncscan.so" | cut -d' ' -f1)"
