@@ -197,13 +197,15 @@ class Report:
         return self.d.get("tables", {}).get(t, {}).get("label", t)
 
     def qlabel(self, q):
-        return {"noqual": "no qual", "cheap": "cheap qual", "expensive": "expensive qual"}.get(q, q)
+        return {"noqual": "no qual", "cheap": "cheap qual", "expensive": "expensive qual",
+                "bitmap": "Bitmap Heap Scan query"}.get(q, q)
 
     def glabel(self, gid):
         g = self.groups[gid]
-        if g["section"] == "slow":
+        if g.get("latency_us") is not None:
             return (f"slow device +{g['latency_us'] / 1000:g} ms, {self.tlabel(g['table'])}, "
-                    f"cold")
+                    + ("" if g["query"] == "noqual" else f"{self.qlabel(g['query'])}, ")
+                    + "cold")
         cache = {"cold": "cold", "warm": "OS-warm", "hot": "shared-buffer-hot"}[g["cache"]]
         s = f"{cache}, {self.tlabel(g['table'])}, {self.qlabel(g['query'])}, " \
             f"{g['clients']} client{'s' if g['clients'] > 1 else ''}"
@@ -1192,8 +1194,8 @@ plot {", ".join(plots)}
           "pg_asyncscan's staging memory that the next `ReadBuffer` of that page takes.")
         w()
         self.hooks_table(gid, "pg15_bitmap")
-        png = self.bar_plot(gid, f"{self.glabel(gid)}: Bitmap Heap Scan, stock and patched "
-                            "PostgreSQL 15", base="pg15_bitmap")
+        png = self.bar_plot(gid, f"{self.glabel(gid)}: stock and patched PostgreSQL 15",
+                            base="pg15_bitmap")
         if png:
             w(f"![{gid}]({png})")
             w()
@@ -1448,8 +1450,11 @@ plot {", ".join(plots)}
           "restarting its server. Before measuring, each configuration's plan is checked "
           "for every table and query: a Custom Scan (AsyncSeqScan) for every AsyncSeqScan "
           "row, a Seq Scan for every Seq Scan row (Parallel ones under a Gather with 2 "
-          "workers for the parallel rows), and the pg_asyncscan settings it sets are in "
-          "effect.")
+          "workers for the parallel rows), a Bitmap Heap Scan over the index acc_scatter "
+          "for the bitmap rows, and the pg_asyncscan settings it sets are in effect; on the "
+          "patched PostgreSQL 15 `EXPLAIN VERBOSE` must show `Storage Hooks: on` (see the "
+          "section on the storage hooks). The expected results are a plain Seq Scan's "
+          "(pg_asyncscan, bitmap, index and index-only scans off; its plan checked too).")
         runs = sorted({g["runs"] for g in d["groups"]})
         w(f"- Every group is run in rounds ({', '.join(map(str, runs))} per group, see each "
           "table's *runs*): each round runs every configuration of the group once, in an "
