@@ -8,9 +8,10 @@ the PostgreSQL 17 root); bench/report.py turns results.json into report.md
 and the plots.
 
     bench/matrix.py --mode quick|full --out DIR --lib DIR [--pg18 DIR]
-                    [--lib18 DIR] [--pg17-cache DIR --lib17 DIR] [--slowfs BIN]
+                    [--lib18 DIR] [--pg17-cache DIR --lib17 DIR]
+                    [--pg15p DIR --lib15p DIR] [--slowfs BIN]
                     [--runs N] [--scale N] [--grid-scale N] [--only GROUPS]
-                    [--skip pg17,pg18,slow,mixed,grid,parallel,headline]
+                    [--skip pg15p,pg17,pg18,slow,mixed,grid,parallel,headline,hooks]
                     [--configs IDS] [--fresh-data]
     bench/matrix.py --mode quick|full --dry-run [...]   # the plan and its estimate
     bench/matrix.py --list                               # the configurations
@@ -38,7 +39,13 @@ What is measured (bench/README.md says why):
     table state x cache state x query x 1, 2, 4 clients); a slow block
     device (ext4 on a loop device whose backing file is on slowfs, with its
     limit measured by fio in the same run); parallel query (Gather, 2
-    workers); OLTP at a fixed rate next to a scanning client.
+    workers); OLTP at a fixed rate next to a scanning client; the patched
+    storage hooks (issue 15): a PostgreSQL 15 server built with
+    patches/15 (cluster pg15p, the same data as the stock one) next to the
+    stock server, the never-vacuumed table cold on the local disk and on
+    the slow device (with the all-visible table's AsyncSeqScan in the same
+    rounds), and a Bitmap Heap Scan (bench/sql/bitmap.sql) on the slow
+    device, stock vs patched.
 
 Every group is run in rounds: a round runs each configuration of the group
 once, in an order rotated from round to round.  Per run we keep the
@@ -97,7 +104,11 @@ QUERIES = {
     "cheap": dict(label="cheap qual (aid % 50 = 7)", file="cheap.sql"),
     "expensive": dict(label="expensive qual (filler LIKE '%xyz%' OR aid % 50 = 7)",
                       file="expensive.sql"),
+    # the hooks groups' Bitmap Heap Scan (index acc_scatter: Bench.ensure_scatter_index)
+    "bitmap": dict(label="bitmap (aid % 1000 = 7, index on aid % 1000)", file="bitmap.sql"),
 }
+# the queries of the "never slower" grid
+GRID_QUERIES = ("noqual", "cheap", "expensive")
 for _q in QUERIES.values():
     _q["sql"] = _script_query(_q["file"])
 
@@ -119,19 +130,23 @@ def query_text(qid, table):
 # id -> dict(label, short, cluster, gucs (session settings through
 # PGOPTIONS), start (server start options), node (the scan node its plan
 # must have), parallel (a Gather with 2 workers above it), role (seq, async,
-# oltp), base (the Seq Scan configuration it is compared with), defaults
-# (AsyncSeqScan with no pg_asyncscan setting changed))
+# bitmap, oltp), base (the Seq Scan configuration it is compared with),
+# defaults (AsyncSeqScan with no pg_asyncscan setting changed), table (the
+# table state it scans whatever its group's table is: the hooks groups run
+# the all-visible table's AsyncSeqScan in the same rounds as the
+# never-vacuumed table's scans)
 
 CONFIGS = {}
 SEQ = "Seq Scan"
 ASYNC = "Custom Scan (AsyncSeqScan)"
+BITMAP = "Bitmap Heap Scan"
 
 
 def _add(cid, label, short, cluster, gucs=None, start=None, node=None, role="async",
-         base=None, parallel=False, defaults=False):
+         base=None, parallel=False, defaults=False, table=None):
     CONFIGS[cid] = dict(id=cid, label=label, short=short, cluster=cluster,
                         gucs=gucs or {}, start=start or {}, node=node, role=role,
-                        base=base, parallel=parallel, defaults=defaults)
+                        base=base, parallel=parallel, defaults=defaults, table=table)
 
 
 # PostgreSQL 18's io_method is PGC_POSTMASTER: the rows on 18 that do not
@@ -187,6 +202,43 @@ _add("pg18_uring_mixed", "PG18 Seq Scan io_method=io_uring", "18 Seq Scan io_uri
      "pg18", {"pg_asyncscan.enabled": "off"}, start={"io_method": "io_uring"}, node=SEQ,
      role="seq")
 
+# The patched storage hooks (issue 15; README, "Patched storage hooks"):
+# PostgreSQL 15 built from the same Debian source with patches/15 applied
+# (test/build_pg.sh 15 --patched --flavor bench), cluster pg15p, the same
+# data as pg15.  With pg_asyncscan preloaded there, prefetches of the
+# buffered path (pages read through shared buffers: direct_reads = off,
+# or where direct reads are impossible) become asynchronous reads through
+# pg_asyncscan.io_method, and so do the PrefetchBuffer calls of stock nodes
+# (Bitmap Heap Scan with effective_io_concurrency).  By default the
+# never-vacuumed table's pages are read directly on either server (their
+# tuples judged one by one), so the direct_reads = off rows are where the
+# hooks' buffered reads show.  The *_av rows scan the all-visible table in
+# the never-vacuumed groups' rounds: issue 15's target compares the two.
+_add("pg15p_seqscan", "PG15 patched: Seq Scan", "15p Seq Scan", "pg15p",
+     {"pg_asyncscan.enabled": "off"}, node=SEQ, role="seq")
+_add("pg15p_async", "PG15 patched: AsyncSeqScan defaults (storage hooks)", "15p defaults",
+     "pg15p", {"pg_asyncscan.enabled": "on"}, node=ASYNC, base="pg15_seqscan", defaults=True)
+for _cl, _p, _s in (("pg15", "PG15", "15"), ("pg15p", "PG15 patched:", "15p")):
+    _add(f"{_cl}_async_nodr", f"{_p} AsyncSeqScan direct_reads=off"
+         + (" (storage hooks)" if _cl == "pg15p" else ""), f"{_s} direct_reads off", _cl,
+         {"pg_asyncscan.enabled": "on", "pg_asyncscan.direct_reads": "off"}, node=ASYNC,
+         base="pg15_seqscan")
+    _add(f"{_cl}_async_av", f"{_p} AsyncSeqScan defaults, ALL-VISIBLE table", f"{_s} defaults av",
+         _cl, {"pg_asyncscan.enabled": "on"}, node=ASYNC, base="pg15_seqscan", table="av")
+    # Bitmap Heap Scan (bench/sql/bitmap.sql), pg_asyncscan at its defaults;
+    # the plan is forced (and checked); effective_io_concurrency at the
+    # server's default (1) and at 32
+    for _eic in (None, 32):
+        _g = {"enable_seqscan": "off", "enable_indexscan": "off",
+              "enable_indexonlyscan": "off"}
+        if _eic:
+            _g["effective_io_concurrency"] = str(_eic)
+        _add(f"{_cl}_bitmap" + (f"_eic{_eic}" if _eic else ""),
+             f"{_p} Bitmap Heap Scan, effective_io_concurrency "
+             + (str(_eic) if _eic else "default"),
+             f"{_s} bitmap eic {_eic or 'default'}", _cl, _g, node=BITMAP, role="bitmap",
+             base="pg15_bitmap")
+
 # ---------------------------------------------------------------------------
 # the matrix, per mode
 # ---------------------------------------------------------------------------
@@ -205,6 +257,16 @@ PARALLEL = ["pg15_par_seqscan", "pg15_par_async"]
 MIXED_FULL = ["pg15_oltp", "pg15_seqscan", "pg15_async", "pg15_dio", "pg18_oltp",
               "pg18_uring_mixed"]
 MIXED_QUICK = ["pg15_oltp", "pg15_seqscan", "pg15_async"]
+# the hooks groups (issue 15): the never-vacuumed table cold, on the local
+# disk and on the slow device, with the all-visible table's AsyncSeqScan
+# (patched) in the same rounds; a Bitmap Heap Scan on the slow device
+HOOKS_NV_FULL = ["pg15p_async", "pg15_seqscan", "pg15_async", "pg15p_async_nodr",
+                 "pg15_async_nodr", "pg15p_async_av", "pg15_async_av", "pg15p_seqscan",
+                 "pg18_worker"]
+HOOKS_NV_QUICK = ["pg15p_async", "pg15_seqscan", "pg15_async", "pg15p_async_nodr",
+                  "pg15_async_nodr", "pg15p_async_av", "pg18_worker"]
+HOOKS_BITMAP = ["pg15_bitmap", "pg15p_bitmap", "pg15_bitmap_eic32", "pg15p_bitmap_eic32"]
+HOOKS_LATENCY_US = 2000
 
 MODES = {
     # runs: per (section, cache); hot groups are judged on CPU time over at
@@ -219,7 +281,9 @@ MODES = {
                   grid_multi_caches=["cold", "warm"],
                   grid_runs={"cold": 3, "warm": 3, "hot": 15},
                   slow=[(2000, "av", 3)], slow_configs=SLOW_QUICK,
-                  par_runs=3, mixed=MIXED_QUICK, mixed_runs=3),
+                  par_runs=3, mixed=MIXED_QUICK, mixed_runs=3,
+                  hooks_nv=HOOKS_NV_QUICK,
+                  hooks_runs={"cold": 3, "slow": 3, "bitmap": 3}),
     "full": dict(scale=150, grid_scale=50, hot_scale=8, slow_scale=30, mixed_scale=50,
                  mixed_secs=15, oltp_rate=200, explain=True,
                  head=HEAD_FULL, head_tables={"cold": ["av", "nv"], "warm": ["av", "nv"],
@@ -228,9 +292,12 @@ MODES = {
                  grid_clients=[1, 2, 4], grid_multi_queries=None, grid_multi_caches=None,
                  grid_runs={"cold": 7, "warm": 7, "hot": 15},
                  slow=[(2000, "av", 7), (2000, "nv", 5), (500, "av", 5)],
-                 slow_configs=SLOW_FULL, par_runs=9, mixed=MIXED_FULL, mixed_runs=5),
+                 slow_configs=SLOW_FULL, par_runs=9, mixed=MIXED_FULL, mixed_runs=5,
+                 hooks_nv=HOOKS_NV_FULL,
+                 hooks_runs={"cold": 7, "slow": 5, "bitmap": 5}),
 }
-SKIPPABLE = ("pg17", "pg18", "slow", "mixed", "grid", "parallel", "headline")
+SKIPPABLE = ("pg15p", "pg17", "pg18", "slow", "mixed", "grid", "parallel", "headline",
+             "hooks")
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -791,7 +858,7 @@ class Bench:
         self.slowdev = None
         self.results = []
         self.extra = dict(explain={}, plan_checks={}, plan_declined=[], parallel_checks={},
-                          expected={},
+                          hooks_checks={}, expected={},
                           expected_mismatch=[], failures=[], disturbed=0, fio={},
                           slowfs_status={}, table_state={}, table_state_end={})
         self.expected = {}
@@ -834,7 +901,14 @@ class Bench:
                 wrap=["bash", CHROOT_SH, "run", "17", "--cache", args.pg17_cache,
                       "--bind", self.work, "--"],
                 client_bindir=PG15_BIN)
-        if any(g["section"] == "slow" for g in self.groups):
+        if "pg15p" in used:
+            if not args.lib15p or not args.pg15p:
+                sys.exit("matrix.py: --pg15p and --lib15p (pg_asyncscan built for the "
+                         "patched PostgreSQL 15) are needed unless --skip pg15p")
+            self.clusters["pg15p"] = Cluster(
+                "pg15p", os.path.join(args.pg15p, "bin"), os.path.join(self.work, "pg15p"),
+                port + 3, common + [f"dynamic_library_path = '{args.lib15p}:$libdir'"])
+        if any(g["latency_us"] is not None for g in self.groups):
             if not args.slowfs:
                 sys.exit("matrix.py: --slowfs is needed for the slow device groups "
                          "(or --skip slow)")
@@ -889,7 +963,7 @@ class Bench:
                 gdb = "hot" if cache == "hot" else "grid"
                 for n in m["grid_clients"]:
                     for t in TABLES:
-                        for q in QUERIES:
+                        for q in GRID_QUERIES:
                             if n > 1 and m["grid_multi_queries"] and \
                                     q not in m["grid_multi_queries"]:
                                 continue
@@ -910,14 +984,31 @@ class Bench:
         if "mixed" not in self.skip:
             add("mixed", "mixed", "warm", "av", "noqual", 1, "mixed", m["mixed"],
                 m["mixed_runs"])
+        # the patched storage hooks (issue 15): nothing to compare without
+        # the patched server; the slow device's two groups go with "slow"
+        if "hooks" not in self.skip and "pg15p" not in self.skip:
+            hr, lat = m["hooks_runs"], HOOKS_LATENCY_US
+            add("hooks", "hooks-cold-nv-c1", "cold", "nv", "noqual", 1, "main",
+                m["hooks_nv"], hr["cold"])
+            if "slow" not in self.skip:
+                add("hooks", f"hooks-slow{lat}-nv-c1", "cold", "nv", "noqual", 1, "slow",
+                    m["hooks_nv"], hr["slow"], latency=lat)
+                add("hooks", f"hooks-bitmap{lat}-av-c1", "cold", "av", "bitmap", 1, "slow",
+                    HOOKS_BITMAP, hr["bitmap"], latency=lat)
         return groups
+
+    @staticmethod
+    def table_of(g, cid):
+        """the table state configuration cid scans in group g"""
+        return CONFIGS[cid]["table"] or g["table"]
 
     def needs(self):
         """{(cluster, db kind): set of table states} the groups need."""
         out = {}
         for g in self.groups:
             for cid in g["configs"]:
-                out.setdefault((CONFIGS[cid]["cluster"], g["db"]), set()).add(g["table"])
+                out.setdefault((CONFIGS[cid]["cluster"], g["db"]), set()).add(
+                    self.table_of(g, cid))
         return out
 
     # -- setup --
@@ -930,11 +1021,11 @@ class Bench:
         old = open(layout).read().strip() if os.path.exists(layout) else None
         fresh = self.args.fresh_data
         if old != LAYOUT and any(os.path.exists(os.path.join(self.work, n))
-                                 for n in ("pg15", "pg17", "pg18")):
+                                 for n in ("pg15", "pg15p", "pg17", "pg18")):
             log(f"  the work directory was made by an older harness ({old or 'no layout'}): "
                 "remaking the clusters")
             fresh = True
-        for name in ("pg15", "pg17", "pg18"):
+        for name in ("pg15", "pg15p", "pg17", "pg18"):
             root = os.path.join(self.work, name)
             cl = self.clusters.get(name)
             if cl and cl.running():
@@ -974,6 +1065,10 @@ class Bench:
 
     SETUP_GUCS = {"pg_asyncscan.enabled": "off", "synchronize_seqscans": "off",
                   "max_parallel_workers_per_gather": "0"}
+    # the expected results: a plain Seq Scan also where an index could serve
+    # the query (bench/sql/bitmap.sql)
+    EXPECTED_GUCS = dict(SETUP_GUCS, enable_bitmapscan="off", enable_indexscan="off",
+                         enable_indexonlyscan="off")
 
     def ensure_data(self):
         """Databases and tables the groups need, made once and kept between
@@ -983,15 +1078,19 @@ class Bench:
             kinds = [k for (c, k) in needs if c == name]
             if not kinds:
                 continue
-            # on 15 and 17 without the preload: CREATE EXTENSION loads the
-            # library from the installation ($libdir), which must not meet
-            # the private copy the benchmark servers preload in one process
-            # (on 18, $libdir/pg_asyncscan is found in dynamic_library_path:
-            # the private copy)
-            cl.ensure({"shared_preload_libraries": "''"} if name in ("pg15", "pg17")
+            # on 15 (stock and patched) and 17 without the preload: CREATE
+            # EXTENSION loads the library from the installation ($libdir),
+            # which must not meet the private copy the benchmark servers
+            # preload in one process (on 18, $libdir/pg_asyncscan is found in
+            # dynamic_library_path: the private copy)
+            cl.ensure({"shared_preload_libraries": "''"} if name in ("pg15", "pg15p", "pg17")
                       else self.default_opts(name))
             for kind in kinds:
                 self.ensure_db(cl, kind, needs[(name, kind)])
+                if any(g["query"] == "bitmap" and g["db"] == kind and
+                       any(CONFIGS[c]["cluster"] == name for c in g["configs"])
+                       for g in self.groups):
+                    self.ensure_scatter_index(cl, self.dbname(kind))
             cl.psql("CHECKPOINT")
 
     def ensure_db(self, cl, kind, tables):
@@ -1039,6 +1138,25 @@ class Bench:
         for t in ("nv", "part"):
             if t in tables:
                 self.ensure_table(cl, db, t)
+
+    def ensure_scatter_index(self, cl, db):
+        """acc_scatter, the index of bench/sql/bitmap.sql: on (aid % 1000) of
+        pgbench_accounts, so that aid % 1000 = 7 finds one row every 16 or
+        17 heap pages; ANALYZE gives the planner the expression's
+        statistics.  Neither changes a heap page or the visibility map."""
+        tag = f"{DB_TAG} scatter"
+        have = cl.psql("SELECT obj_description('acc_scatter'::regclass, 'pg_class')", db,
+                       check=False)
+        if have == tag:
+            return
+        t0 = time.time()
+        log(f"  [{cl.name}] {db}: index acc_scatter on pgbench_accounts ((aid % 1000))")
+        cl.psql("DROP INDEX IF EXISTS acc_scatter", db)
+        cl.psql("CREATE INDEX acc_scatter ON pgbench_accounts ((aid % 1000))", db,
+                self.SETUP_GUCS)
+        cl.psql("ANALYZE pgbench_accounts", db, self.SETUP_GUCS)
+        cl.psql(f"COMMENT ON INDEX acc_scatter IS '{tag}'", db)
+        log(f"  [{cl.name}] {db}: acc_scatter ready in {fmt_s(time.time() - t0)}")
 
     def ensure_tablespace(self, cl):
         have = cl.psql("SELECT pg_tablespace_location(oid) FROM pg_tablespace "
@@ -1138,21 +1256,28 @@ class Bench:
         for g in self.groups:
             for cid in g["configs"]:
                 cl = CONFIGS[cid]["cluster"]
-                key = (cl, g["dbname"], g["table"], g["query"])
+                table = self.table_of(g, cid)
+                key = (cl, g["dbname"], table, g["query"])
                 if key in self.expected:
                     continue
                 c = self.clusters[cl]
                 c.ensure(self.default_opts(cl))
-                gucs = dict(self.SETUP_GUCS)
-                out = c.psql(query_text(g["query"], g["table"]), g["dbname"], gucs)
+                gucs = dict(self.EXPECTED_GUCS)
+                sql = query_text(g["query"], table)
+                plan = c.psql(f"EXPLAIN (COSTS OFF) {sql}", g["dbname"], gucs)
+                nodes = [m.groups() for m in map(self.SCAN_LINE.match, plan.splitlines()) if m]
+                if nodes != [(SEQ, TABLES[table]["name"])]:
+                    raise RuntimeError(f"the expected result of {g['dbname']}/{table}/"
+                                       f"{g['query']} on {cl} is not a Seq Scan's:\n{plan}")
+                out = c.psql(sql, g["dbname"], gucs)
                 n, s, b = (int(x) for x in out.split("|"))
                 if self.args.self_test_wrong_result:
                     n += 1      # every run must now fail with "wrong result"
                 self.expected[key] = (n, s, b)
                 self.extra["expected"]["/".join(str(k) for k in key)] = [n, s, b]
-                other = seen.setdefault((g["db"], g["table"], g["query"]), (cl, (n, s, b)))
+                other = seen.setdefault((g["db"], table, g["query"]), (cl, (n, s, b)))
                 if other[1] != (n, s, b) and g["db"] != "mixed":
-                    msg = (f"{g['dbname']}/{g['table']}/{g['query']}: {cl} gives {n, s, b}, "
+                    msg = (f"{g['dbname']}/{table}/{g['query']}: {cl} gives {n, s, b}, "
                            f"{other[0]} {other[1]}")
                     self.extra["expected_mismatch"].append(msg)
                     log(f"  note: the clusters' tables differ: {msg}")
@@ -1200,10 +1325,11 @@ class Bench:
                     pass
 
     # -- one timed run --
-    def pgbench_args(self, g, cl_name, check_b=True):
-        n, s, b = self.expected[(cl_name, g["dbname"], g["table"], g["query"])]
+    def pgbench_args(self, g, cl_name, check_b=True, table=None):
+        table = table or g["table"]
+        n, s, b = self.expected[(cl_name, g["dbname"], table, g["query"])]
         return ["-M", "simple", "-f", os.path.join(SQL_DIR, QUERIES[g["query"]]["file"]),
-                "-D", f"tbl={TABLES[g['table']]['name']}", "-D", f"exp_n={n}",
+                "-D", f"tbl={TABLES[table]['name']}", "-D", f"exp_n={n}",
                 "-D", f"exp_s={s}", "-D", f"exp_b={b}", "-D", f"check_b={int(check_b)}"]
 
     @staticmethod
@@ -1219,7 +1345,8 @@ class Bench:
         for f in glob.glob(prefix + ".*"):
             os.unlink(f)
         n = g["clients"]
-        cmd = [f"{PG15_BIN}/pgbench", "-n"] + self.pgbench_args(g, cfg["cluster"]) + [
+        cmd = [f"{PG15_BIN}/pgbench", "-n"] + self.pgbench_args(
+            g, cfg["cluster"], table=self.table_of(g, cfg["id"])) + [
             "-c", str(n), "-j", str(n), "-t", "1", "-l", f"--log-prefix={prefix}",
             g["dbname"]]
         # log_statement_stats: each backend logs the CPU time of the
@@ -1245,7 +1372,7 @@ class Bench:
         return dict(ms=(max(ends) - min(starts)) * 1000, lat_ms=lats)
 
     def check_psql_result(self, out, g, cl_name, cid):
-        n, s, b = self.expected[(cl_name, g["dbname"], g["table"], g["query"])]
+        n, s, b = self.expected[(cl_name, g["dbname"], self.table_of(g, cid), g["query"])]
         if out.strip() != f"{n}|{s}|{b}":
             raise WrongResult(f"{g['id']} {cid}: untimed scan returned {out.strip()}, "
                               f"expected {n}|{s}|{b}")
@@ -1254,8 +1381,9 @@ class Bench:
         cfg = CONFIGS[cid]
         cl = self.clusters[cfg["cluster"]]
         db = g["dbname"]
-        rel = TABLES[g["table"]]["name"]
-        sql = query_text(g["query"], g["table"])
+        table = self.table_of(g, cid)
+        rel = TABLES[table]["name"]
+        sql = query_text(g["query"], table)
         cache = g["cache"]
         if cache == "cold":
             cl.stop()
@@ -1327,7 +1455,7 @@ class Bench:
                     self.warm_files(files)
                     continue
             break
-        base = dict(group=g["id"], section=g["section"], cache=cache, table=g["table"],
+        base = dict(group=g["id"], section=g["section"], cache=cache, table=table,
                     query=g["query"], clients=g["clients"], latency_us=g["latency_us"],
                     config=cid, round=rnd, db=db, load1=la, client_wall_s=wall,
                     disturbed=disturbed, warm_lost=warm_lost, sb_pages_before=sb,
@@ -1428,8 +1556,8 @@ class Bench:
         return res
 
     # -- checks before measuring --
-    SCAN_LINE = re.compile(r"^\s*(?:->\s*)?((?:Parallel )?(?:Seq Scan|Custom Scan \([^)]*\)))"
-                           r" on (\S+)")
+    SCAN_LINE = re.compile(r"^\s*(?:->\s*)?((?:Parallel )?(?:Seq Scan|Bitmap Heap Scan|"
+                           r"Custom Scan \([^)]*\))) on (\S+)")
 
     def check_plan(self, plan, cfg, rel, loaded=False):
         """None if the plan is the configuration's, else what is wrong.  An
@@ -1451,6 +1579,8 @@ class Bench:
                 return "expected Workers Planned: 2"
         elif "Gather" in plan:
             return "expected no Gather"
+        if cfg["node"] == BITMAP and not re.search(r"Bitmap Index Scan on acc_scatter\b", plan):
+            return "expected a Bitmap Index Scan on acc_scatter"
         return None
 
     def plan_checks(self):
@@ -1458,14 +1588,15 @@ class Bench:
         for g in self.groups:
             for cid in g["configs"]:
                 cfg = CONFIGS[cid]
-                key = (g["dbname"], g["table"], g["query"], cid)
+                table = self.table_of(g, cid)
+                key = (g["dbname"], table, g["query"], cid)
                 if cfg["role"] == "oltp" or key in seen:
                     continue
                 seen.add(key)
                 cl = self.clusters[cfg["cluster"]]
                 cl.ensure(cfg["start"])
-                rel = TABLES[g["table"]]["name"]
-                sql = query_text(g["query"], g["table"])
+                rel = TABLES[table]["name"]
+                sql = query_text(g["query"], table)
                 plan = cl.psql(f"EXPLAIN (COSTS OFF) {sql}", g["dbname"], cfg["gucs"])
                 self.extra["plan_checks"]["/".join(key)] = plan
                 # loaded and enabled: the GUC is pg_asyncscan's own (a bool),
@@ -1481,6 +1612,8 @@ class Bench:
                     self.extra["plan_declined"].append("/".join(key))
                     log(f"  note: {cid} plans a Seq Scan on {g['dbname']}.{rel} "
                         f"({g['query']}): pg_asyncscan stepped aside")
+                if cfg["cluster"] == "pg15p" or g["section"] == "hooks":
+                    self.check_hooks(cl, cfg, g, table, sql, ASYNC in plan)
                 if cfg["cluster"] == "pg18":
                     got = cl.show(["io_method"])["io_method"]
                     if got != cfg["start"]["io_method"]:
@@ -1501,6 +1634,44 @@ class Bench:
                         raise RuntimeError(f"{cid}: not 2 workers launched:\n{txt}")
         log(f"  plans checked: {len(seen)} (database, table, query, configuration)")
 
+    def check_hooks(self, cl, cfg, g, table, sql, custom_planned):
+        """The storage hooks are in use exactly on the patched server: an
+        AsyncSeqScan row's plan must show "Storage Hooks: on" in EXPLAIN
+        VERBOSE there, and must not on a stock server.  For the other rows
+        (Bitmap Heap Scan, Seq Scan) the same session settings plus
+        pg_asyncscan.enabled = on and enable_seqscan = on must plan an
+        AsyncSeqScan of the table that shows the same: the hooks are
+        installed and pg_asyncscan.storage_hooks is on for those rows too.
+        An AsyncSeqScan row whose planner kept the Seq Scan (reported as
+        such) has nothing to show."""
+        if cfg["node"] == ASYNC and not custom_planned:
+            return
+        gucs, probe = dict(cfg["gucs"]), sql
+        if cfg["node"] != ASYNC:
+            gucs.update({"pg_asyncscan.enabled": "on", "enable_seqscan": "on"})
+            probe = query_text("noqual", table)
+        txt = cl.psql(f"EXPLAIN (VERBOSE, COSTS OFF) {probe}", g["dbname"], gucs)
+        self.extra["hooks_checks"][f"{g['dbname']}/{table}/{g['query']}/{cfg['id']}"] = txt
+        patched = cfg["cluster"] == "pg15p"
+        if ASYNC not in txt:
+            if patched:
+                raise RuntimeError(f"{cfg['id']}: no AsyncSeqScan of {table} to show whether "
+                                   f"the storage hooks are in use:\n{txt}")
+            return
+        on = re.search(r"^\s*Storage Hooks: on$", txt, re.M) is not None
+        if patched and not on:
+            raise RuntimeError(f"{cfg['id']} on {g['dbname']}.{table}: the patched server "
+                               f"does not use its storage hooks (no \"Storage Hooks: on\" in "
+                               f"EXPLAIN VERBOSE):\n{txt}")
+        if not patched and on:
+            raise RuntimeError(f"{cfg['id']}: \"Storage Hooks: on\" on a server without the "
+                               f"patch:\n{txt}")
+
+    @staticmethod
+    def explained(g):
+        """does the EXPLAIN appendix cover group g?"""
+        return g["cache"] == "cold" and g["clients"] == 1 and g["query"] in ("noqual", "bitmap")
+
     @staticmethod
     def explain_options(cl, cfg):
         """EXPLAIN options for the appendix: on PostgreSQL 18 AsyncSeqScan's
@@ -1513,15 +1684,15 @@ class Bench:
 
     def explain_runs(self):
         """One extra cold EXPLAIN (ANALYZE, BUFFERS) per configuration of
-        the cold 1-client groups (of the grid: no qual), kept for the
-        report (not timed)."""
+        the cold 1-client groups (of the grid: no qual; and the Bitmap Heap
+        Scan), kept for the report (not timed)."""
         for g in self.groups:
-            if g["cache"] != "cold" or g["clients"] != 1 or g["query"] != "noqual":
+            if not self.explained(g):
                 continue
             if g["latency_us"] is not None:
                 self.slowdev.set_latency(g["latency_us"])
-            sql = query_text(g["query"], g["table"])
             for cid in g["configs"]:
+                sql = query_text(g["query"], self.table_of(g, cid))
                 cfg = CONFIGS[cid]
                 cl = self.clusters[cfg["cluster"]]
                 cl.stop()
@@ -1536,11 +1707,12 @@ class Bench:
 
     # -- progress and estimates --
     def table_bytes(self, g, cid):
+        table = self.table_of(g, cid)
         t = self.extra.get("table_state", {}).get(
-            f"{CONFIGS[cid]['cluster']}/{g['dbname']}/{TABLES[g['table']]['name']}")
+            f"{CONFIGS[cid]['cluster']}/{g['dbname']}/{TABLES[table]['name']}")
         if t:
             return t["bytes"]
-        return self.db_scale(g["db"]) * 13.4e6 * (1.01 if g["table"] == "part" else 1)
+        return self.db_scale(g["db"]) * 13.4e6 * (1.01 if table == "part" else 1)
 
     def estimate(self, g, cid):
         """Seconds one run of (group, configuration) takes, set-up included:
@@ -1553,13 +1725,25 @@ class Bench:
         gb = self.table_bytes(g, cid) / 1e9
         n = g["clients"]
         par = min(n, NPROC)
-        cpu = {"noqual": 1.0, "cheap": 0.8, "expensive": 2.2}[g["query"]]
+        cpu = {"noqual": 1.0, "cheap": 0.8, "expensive": 2.2, "bitmap": 0.1}[g["query"]]
         restart = 1.3 + (0.6 if cfg["cluster"] == "pg17" else 0)
         if g["section"] == "mixed":
             return self.mixed_secs + 4
-        if g["section"] == "slow":
-            io = gb * 1000 / (64 if cfg["role"] == "seq" or cid.endswith("sync") else 350)
-            return restart + io * g["latency_us"] / 2000 + 0.3
+        if g["query"] == "bitmap":
+            # one 8 kB read every 16.4 pages, each the device's latency plus
+            # 1.5 ms (slowfs, loop device), one at a time with
+            # effective_io_concurrency at its default (1), about 12 at a
+            # time with 32 (measured at scale 10)
+            reads = gb * 1e9 / 8192 / 16.4
+            depth = 12 if "eic" in cid else 1
+            return restart + reads * ((g["latency_us"] or 100) / 1e6 + 0.0015) / depth + 0.3
+        if g["latency_us"] is not None:
+            # MB/s at 2 ms per request: 128 kB readahead per request for
+            # the Seq Scan, the sync method and the buffered path without
+            # the hooks (measured: 64, 65); AsyncSeqScan's defaults 150-350
+            mbs = 64 if cfg["role"] == "seq" or cid.endswith("sync") or \
+                cid == "pg15_async_nodr" else 150 if g["section"] == "hooks" else 350
+            return restart + gb * 1000 / mbs * g["latency_us"] / 2000 + 0.3
         if g["cache"] == "cold":
             reads = 1 + (0.3 if cfg["role"] == "seq" else 0.8) * (n - 1)
             return restart + max(gb * reads / 1.1, gb * cpu / 1.3 * n / par) + 0.3
@@ -1590,8 +1774,9 @@ class Bench:
         for g in self.groups:
             if g["section"] == "slow":
                 s += 45 * g["latency_us"] / 2000 + 10
-            if self.explain_wanted() and g["cache"] == "cold" and g["clients"] == 1 \
-                    and g["query"] == "noqual":
+            if g["section"] == "hooks":
+                s += 5 * len(g["configs"])      # plan and storage hook checks
+            if self.explain_wanted() and self.explained(g):
                 s += sum(self.estimate(g, c) + 1 for c in g["configs"])
         return s
 
@@ -1606,7 +1791,7 @@ class Bench:
         log(f"== plan, mode {self.args.mode}: main scale {self.scale}, grid scale "
             f"{self.grid_scale}, hot {self.hot_scale}, slow device {self.slow_scale}, "
             f"mixed {self.mixed_scale}")
-        for section in ("headline", "grid", "parallel", "slow", "mixed"):
+        for section in ("headline", "grid", "parallel", "slow", "mixed", "hooks"):
             gs = [g for g in self.groups if g["section"] == section]
             if not gs:
                 continue
@@ -1732,7 +1917,7 @@ class Bench:
                 "warm": "OS-warm (table in page cache, not in shared buffers)",
                 "hot": "shared-buffer-hot (pg_prewarm + 1 scan before each run; judged "
                        "on backend CPU time)"}
-        if g["section"] == "slow":
+        if g["latency_us"] is not None:
             what = f"slow device, +{g['latency_us']} us per read request, cold"
         elif g["section"] == "mixed":
             what = (f"mixed: tpcb-like -R {self.oltp_rate} + 1 scanning client, "
@@ -1742,8 +1927,9 @@ class Bench:
         log(f"-- group {g['id']}: {what}; {TABLES[g['table']]['label']} "
             f"{TABLES[g['table']]['name']} in {g['dbname']}, {QUERIES[g['query']]['label']}, "
             f"{g['clients']} client(s); {len(g['configs'])} configurations x {g['runs']} rounds")
-        if g["section"] == "slow":
+        if g["latency_us"] is not None:
             self.slowdev.set_latency(g["latency_us"])
+        if g["section"] == "slow":
             if g["id"] not in self.extra["fio"]:
                 # the device's limit at this latency, read from the table's
                 # own file (the PostgreSQL 15 cluster's copy)
@@ -1774,8 +1960,9 @@ class Bench:
                "pg_asyncscan.io_combine_limit", "pg_asyncscan.direct_reads",
                "pg_asyncscan.direct_io", "pg_asyncscan.io_workers",
                "pg_asyncscan.min_relation_size", "pg_asyncscan.worker_arena_size",
-               "shared_preload_libraries"]
-        per = {"pg15": names + ext, "pg17": names + ["io_combine_limit"] + ext,
+               "pg_asyncscan.storage_hooks", "shared_preload_libraries"]
+        per = {"pg15": names + ext, "pg15p": names + ext,
+               "pg17": names + ["io_combine_limit"] + ext,
                "pg18": names + ["io_method", "io_workers", "io_combine_limit",
                                 "io_max_combine_limit", "io_max_concurrency"] + ext}
         out = {}
@@ -1832,11 +2019,18 @@ def main():
                     help="cache directory of test/debian_chroot.sh's PostgreSQL 17 root")
     ap.add_argument("--lib17", default=None,
                     help="directory holding pg_asyncscan.so built for PostgreSQL 17")
+    ap.add_argument("--pg15p", default="/var/cache/pg_asyncscan-bench/pg15-patched",
+                    help="PostgreSQL 15 built with patches/15 (test/build_pg.sh 15 "
+                         "--patched --flavor bench)")
+    ap.add_argument("--lib15p", default=None,
+                    help="directory holding pg_asyncscan.so built for the patched "
+                         "PostgreSQL 15")
     ap.add_argument("--slowfs", default=None,
                     help="slowfs binary (no slow device groups without)")
     ap.add_argument("--workdir", default="/var/tmp/pg_asyncscan-bench")
     ap.add_argument("--port-base", type=int, default=5491,
-                    help="PostgreSQL 15's port; 18 and 17 use the next two")
+                    help="PostgreSQL 15's port; 18, 17 and the patched 15 use the next "
+                         "three")
     ap.add_argument("--runs", type=int, default=None, help="rounds of every group")
     ap.add_argument("--scale", type=int, default=None, help="headline / parallel table")
     ap.add_argument("--grid-scale", type=int, default=None)
@@ -1848,7 +2042,7 @@ def main():
     ap.add_argument("--shared-buffers", default="256MB")
     ap.add_argument("--only", default=None,
                     help="comma list of group ids or prefixes (head, head-cold, grid-hot, "
-                         "grid-warm-nv, par, slow2000, mixed)")
+                         "grid-warm-nv, par, slow2000, mixed, hooks, hooks-bitmap)")
     ap.add_argument("--configs", default=None, help="comma list of configuration ids to keep")
     ap.add_argument("--skip", default="", help="comma list of: " + ", ".join(SKIPPABLE))
     ap.add_argument("--explain", type=lambda s: s in ("1", "on", "yes", "true"),
@@ -1865,8 +2059,8 @@ def main():
                     help="print the groups and the estimated time, measure nothing")
     ap.add_argument("--verbose", action="store_true", help="with --dry-run: every group")
     ap.add_argument("--used", action="store_true",
-                    help="print what the selected groups need (clusters pg15 pg17 pg18, "
-                         "slow) on one line and exit")
+                    help="print what the selected groups need (clusters pg15 pg15p pg17 "
+                         "pg18, slow) on one line and exit")
     args = ap.parse_args()
     if args.list:
         for k, v in CONFIGS.items():
@@ -1876,7 +2070,7 @@ def main():
         b = Bench(argparse.Namespace(**dict(vars(args), dry_run=True)))
         if args.used:
             used = sorted({CONFIGS[c]["cluster"] for g in b.groups for c in g["configs"]})
-            print(" ".join(used + (["slow"] if any(g["section"] == "slow"
+            print(" ".join(used + (["slow"] if any(g["latency_us"] is not None
                                                    for g in b.groups) else [])))
         else:
             b.print_plan()

@@ -11,7 +11,9 @@ are shown as such).
 
 The report: the targets of issue 14, each with the measured values and met
 or not; the headline table (first row: AsyncSeqScan with its defaults); the
-"never slower" grid; then every group in detail (median, IQR, min-max,
+"never slower" grid; the patched storage hooks (issue 15: its target met or
+not, the never-vacuumed table and a Bitmap Heap Scan on stock and patched
+PostgreSQL 15); then every group in detail (median, IQR, min-max,
 ratios against the Seq Scan of the same group and run, CPU- or IO-bound),
 the slow device with its limit, parallel query, the mixed workload, the
 machine, versions and settings, and the EXPLAIN ANALYZE appendix.
@@ -28,6 +30,11 @@ import sys
 # Seq Scan's, or when the inter-quartile ranges overlap (issue 14, target 1)
 NOT_SLOWER = 1.02
 HOT_MIN_RUNS = 15
+# issue 15: the never-vacuumed table cold on the patched server within 10%
+# of the all-visible table's AsyncSeqScan time, and at least 3x faster than
+# the stock Seq Scan on the slow device (2 ms per request)
+HOOKS_WITHIN = 1.10
+HOOKS_SPEEDUP = 3.0
 
 
 def pct(values, p):
@@ -190,13 +197,15 @@ class Report:
         return self.d.get("tables", {}).get(t, {}).get("label", t)
 
     def qlabel(self, q):
-        return {"noqual": "no qual", "cheap": "cheap qual", "expensive": "expensive qual"}.get(q, q)
+        return {"noqual": "no qual", "cheap": "cheap qual", "expensive": "expensive qual",
+                "bitmap": "Bitmap Heap Scan query"}.get(q, q)
 
     def glabel(self, gid):
         g = self.groups[gid]
-        if g["section"] == "slow":
+        if g.get("latency_us") is not None:
             return (f"slow device +{g['latency_us'] / 1000:g} ms, {self.tlabel(g['table'])}, "
-                    f"cold")
+                    + ("" if g["query"] == "noqual" else f"{self.qlabel(g['query'])}, ")
+                    + "cold")
         cache = {"cold": "cold", "warm": "OS-warm", "hot": "shared-buffer-hot"}[g["cache"]]
         s = f"{cache}, {self.tlabel(g['table'])}, {self.qlabel(g['query'])}, " \
             f"{g['clients']} client{'s' if g['clients'] > 1 else ''}"
@@ -213,10 +222,12 @@ class Report:
         return self.ex.get("table_state", {}).get(f"{cluster}/{db}/{rel}")
 
     def mb(self, gid, cid="pg15_seqscan"):
+        """MiB of the table cid scans in group gid"""
         g = self.groups[gid]
         cl = self.cfg.get(cid, {}).get("cluster", "pg15")
-        t = self.table_state(cl, g["dbname"], g["table"]) or \
-            self.table_state("pg15", g["dbname"], g["table"])
+        table = self.cfg.get(cid, {}).get("table") or g["table"]
+        t = self.table_state(cl, g["dbname"], table) or \
+            self.table_state("pg15", g["dbname"], table)
         return t["bytes"] / 2**20 if t else None
 
     # -- gnuplot --
@@ -244,9 +255,11 @@ class Report:
     def color(self, cid):
         """bar colour (0xRRGGBB) by family of configuration"""
         c = self.cfg.get(cid, {})
-        if c.get("role") == "seq":
-            return {"pg15": 0x888888, "pg17": 0xB07AA1, "pg18": 0xE08A2C}.get(
-                c.get("cluster"), 0x888888)
+        if c.get("role") in ("seq", "bitmap"):
+            return {"pg15": 0x888888, "pg15p": 0x4D8C8A, "pg17": 0xB07AA1,
+                    "pg18": 0xE08A2C}.get(c.get("cluster"), 0x888888)
+        if c.get("cluster") == "pg15p":
+            return 0x17A398 if c.get("defaults") else 0x6CC5BD
         if c.get("cluster") == "pg17":
             return 0x6A3D9A
         if c.get("cluster") == "pg18":
@@ -255,7 +268,7 @@ class Report:
             return 0x1F4E79
         return 0x3B75AF
 
-    def bar_plot(self, gid, title, metric="time"):
+    def bar_plot(self, gid, title, metric="time", base="pg15_seqscan"):
         g = self.groups[gid]
         rows = []
         for cid in g["configs"]:
@@ -266,13 +279,13 @@ class Report:
                             f"{s['max']:.1f} {self.color(cid)}")
         if not rows:
             return None
-        base = self.case(gid, "pg15_seqscan")
+        bc = self.case(gid, base)
         baseline = ""
-        if base and base[metric]:
-            v = base[metric]["med"]
+        if bc and bc[metric]:
+            v = bc[metric]["med"]
             baseline = (f"set arrow from graph 0, first {v:.1f} to graph 1, first {v:.1f} "
                         f"nohead dt 2 lc rgb '#444444'\n"
-                        f"set label 'PG15 Seq Scan' at graph 0.99, first {v:.1f} right "
+                        f"set label '{self.label(base)}' at graph 0.99, first {v:.1f} right "
                         f"offset 0,0.6 textcolor rgb '#444444'\n")
         ylabel = "backend CPU ms" if metric == "cpu" else "ms"
         script = f"""set title "{title}"
@@ -965,6 +978,239 @@ plot {", ".join(plots)}
               + " ".join(l for l in st.splitlines() if l.startswith("#")).lstrip("# ") + "`")
             w()
 
+    # -- the patched storage hooks (issue 15) --
+    def hooks_groups(self):
+        """(the never-vacuumed group on the local disk, the one on the slow
+        device, the Bitmap Heap Scan group): ids or None"""
+        nv = self.gids("hooks", query="noqual")
+        return (next((g for g in nv if self.groups[g]["latency_us"] is None), None),
+                next((g for g in nv if self.groups[g]["latency_us"] is not None), None),
+                next(iter(self.gids("hooks", query="bitmap")), None))
+
+    def counterpart(self, gid, cid):
+        """the stock server's row (pg15_X) of a patched row (pg15p_X) in the
+        same group, or None"""
+        if not cid.startswith("pg15p_"):
+            return None
+        other = "pg15_" + cid[len("pg15p_"):]
+        return other if other in self.groups[gid]["configs"] else None
+
+    def hooks_targets(self, cold, slow):
+        """issue 15's target, part by part, and the same numbers for
+        direct_reads = off; returns the verdict"""
+        w = self.w
+        parts = []
+        for gid, where in ((cold, "local disk"), (slow, "slow device, +2 ms per request")):
+            cmp = self.compare(gid, "pg15p_async", "pg15p_async_av", "time") if gid else None
+            parts.append((f"never-vacuumed table cold on patched 15 (defaults) within 10% "
+                          f"of the all-visible table's AsyncSeqScan (patched 15, defaults), "
+                          f"{where}", cmp, cmp and cmp["ratio"] <= HOOKS_WITHIN,
+                          self.fmt_cmp(cmp)))
+        cmp = self.compare(slow, "pg15p_async", "pg15_seqscan", "time") if slow else None
+        parts.append(("never-vacuumed table cold on patched 15 (defaults) at least "
+                      f"{HOOKS_SPEEDUP:g}x faster than stock PG15 Seq Scan, slow device "
+                      "(+2 ms per request)", cmp,
+                      cmp and cmp["ratio"] <= 1 / HOOKS_SPEEDUP,
+                      (f"{1 / cmp['ratio']:.1f}x faster: " if cmp else "") + self.fmt_cmp(cmp)))
+        w("| part of the target | measured: ratio of medians (medians; IQR) | |")
+        w("|---|---|---|")
+        for text, cmp, ok, measured in parts:
+            if cmp:
+                measured += f"; {cmp['n']} run{'s' if cmp['n'] != 1 else ''} each"
+            w(f"| {text} | {measured} | "
+              + (verdict(ok and not cmp["wrong"]) if cmp else "not measured") + " |")
+        w()
+        if all(p[1] for p in parts):
+            met = all(p[2] and not p[1]["wrong"] for p in parts)
+        else:
+            met = None
+        w("**Issue 15's target: " + ("met" if met else "not met" if met is False else
+                                     "not judged (not every part was measured)") + ".**")
+        w()
+        # the same with every page read through shared buffers
+        lines = []
+        for gid, where in ((cold, "local disk"), (slow, "slow device")):
+            if not gid:
+                continue
+            bits = []
+            for cid in ("pg15p_async_nodr", "pg15_async_nodr"):
+                c = self.compare(gid, cid, "pg15p_async_av", "time")
+                s = self.compare(gid, cid, "pg15_seqscan", "time")
+                if c and s:
+                    bits.append(f"{self.label(cid)}: {fnum(c['a']['med'])} ms, "
+                                f"{c['ratio']:.2f}x the all-visible table's time, "
+                                f"{s['ratio']:.2f}x the stock Seq Scan's"
+                                + (f" ({1 / s['ratio']:.1f}x faster)" if s["ratio"] < 0.95
+                                   else ""))
+            h = self.compare(gid, "pg15p_async_nodr", "pg15_async_nodr", "time")
+            if h:
+                bits.append(f"patched / stock with direct_reads = off: {h['ratio']:.2f}x")
+            if bits:
+                lines.append(f"- {where}: " + "; ".join(bits) + ".")
+        if lines:
+            w("The same measures for `pg_asyncscan.direct_reads = off` (every page through "
+              "shared buffers: the path whose reads the hooks make asynchronous; not part "
+              "of the target, which is about the defaults):")
+            w()
+            for line in lines:
+                w(line)
+            w()
+        return met
+
+    def hooks_table(self, gid, base, ref=None):
+        g = self.groups[gid]
+        w = self.w
+        mibs = g["latency_us"] is not None and g["query"] != "bitmap"
+        head = ["configuration", "runs", "median ms", "IQR ms", "min–max ms",
+                f"vs {self.short(base)}"]
+        if ref:
+            head.append(f"vs {self.short(ref)}")
+        head.append("patched vs stock")
+        if mibs:
+            head.append("MiB/s")
+        head += ["backend CPU", "other CPU", "bound"]
+        w("| " + " | ".join(head) + " |")
+        w("|---|" + "---:|" * (len(head) - 2) + "---|")
+        for cid in g["configs"]:
+            c = self.case(gid, cid)
+            if not c:
+                w(f"| {self.label(cid)} | 0 | not measured |" + " |" * (len(head) - 3))
+                continue
+            cells = [self.label(cid), f"{c['n']}" + (f" ({c['failed']} failed)"
+                                                     if c["failed"] else ""),
+                     fnum(c["med"]), fiqr(c), f"{fnum(c['min'])}–{fnum(c['max'])}",
+                     fratio(self.ratio(gid, cid, base))]
+            if ref:
+                cells.append(fratio(self.ratio(gid, cid, ref)))
+            other = self.counterpart(gid, cid)
+            cells.append(fratio(self.ratio(gid, cid, other)) if other else "")
+            if mibs:
+                size = self.mb(gid, cid)
+                cells.append(fnum(size / (c["med"] / 1000)) if size else "–")
+            cells += [f"{fnum(c['be'] * 100 if c['be'] is not None else None)}%",
+                      f"{fnum(c['other'] * 100 if c['other'] is not None else None)}%",
+                      self.bound(c)]
+            if cid in (base, ref) or self.cfg[cid].get("defaults"):
+                cells[0] = f"**{cells[0]}**"
+            if self.declined(gid, cid):
+                cells[0] += " (planned a Seq Scan: pg_asyncscan stepped aside)"
+            w("| " + " | ".join(cells) + " |")
+        w()
+
+    def hooks_section(self):
+        cold, slow, bitmap = self.hooks_groups()
+        if not (cold or slow or bitmap):
+            return
+        w = self.w
+        st = self.ex.get("settings", {})
+        w("## Patched storage hooks (issue 15)")
+        w()
+        w("PostgreSQL 15 built from Debian's bookworm source with `patches/15/` applied "
+          "(README, \"Patched storage hooks\"; `test/build_pg.sh 15 --patched --flavor "
+          f"bench`: {self.build.get('pg15p_build', '?')}), server "
+          f"{st.get('pg15p', {}).get('server_version', '?')}, next to the stock PostgreSQL "
+          f"15 (Debian's package, {st.get('pg15', {}).get('server_version', '?')}): a "
+          "cluster of its own with the same settings, the same pgbench data and table "
+          "states, pg_asyncscan built against it and preloaded from a private directory. "
+          "\"patched\" rows run there, the others on the stock server (and PG18). Before "
+          "measuring, every AsyncSeqScan row's plan was checked and its `EXPLAIN VERBOSE` "
+          "showed `Storage Hooks: on` on the patched server and not on the stock one; for "
+          "the Bitmap Heap Scan rows an AsyncSeqScan of the same table with the same "
+          "settings showed the same. Column *patched vs stock*: a patched row's median "
+          "over the same row's on the stock server.")
+        w()
+        w("With its defaults pg_asyncscan reads the never-vacuumed table's pages directly "
+          "on either server (their tuples judged one by one), so there the hooks matter "
+          "little; `pg_asyncscan.direct_reads = off` reads every page through shared "
+          "buffers, the path that direct reads cannot take (SERIALIZABLE, a hot standby) "
+          "and whose prefetches the hooks turn into asynchronous reads through "
+          "`pg_asyncscan.io_method` (without them: `posix_fadvise`). The "
+          "\"ALL-VISIBLE table\" rows scan pgbench_accounts in the same rounds as the "
+          "never-vacuumed copy acc_nv (same rows, same size).")
+        w()
+        self.hooks_targets(cold, slow)
+        for gid in (cold, slow):
+            if not gid:
+                continue
+            g = self.groups[gid]
+            nv = self.mb(gid, "pg15_seqscan")
+            av = self.mb(gid, "pg15p_async_av")
+            w(f"### Never-vacuumed table, cold, "
+              + ("local disk" if g["latency_us"] is None else
+                 f"slow device +{g['latency_us'] / 1000:g} ms per request")
+              + f" (`{gid}`)")
+            w()
+            if nv:
+                w(f"acc_nv in {g['dbname']}: {nv:,.0f} MiB, not all-visible"
+                  + (f"; pgbench_accounts (all-visible): {av:,.0f} MiB" if av else "") + ".")
+                w()
+            self.hooks_table(gid, "pg15_seqscan", "pg15p_async_av")
+            png = self.bar_plot(gid, f"{self.glabel(gid)}, stock and patched PostgreSQL 15: "
+                                "time per scan")
+            if png:
+                w(f"![{gid}]({png})")
+                w()
+        if bitmap:
+            self.hooks_bitmap(bitmap)
+        chk = {k: v for k, v in (self.ex.get("hooks_checks") or {}).items()
+               if k.split("/")[-1].startswith("pg15p_")}
+        if chk:
+            w("<details><summary>EXPLAIN (VERBOSE) of the patched rows before measuring "
+              "(the storage hook check)</summary>")
+            w()
+            for k, v in chk.items():
+                w(f"`{k}`:")
+                w()
+                w("```")
+                w(v)
+                w("```")
+                w()
+            w("</details>")
+            w()
+
+    def hooks_bitmap(self, gid):
+        w = self.w
+        g = self.groups[gid]
+        st = self.ex.get("settings", {})
+        eic = st.get("pg15", {}).get("effective_io_concurrency", "?")
+        exp = (self.ex.get("expected") or {}).get(f"pg15/{g['dbname']}/av/bitmap")
+        t = self.table_state("pg15", g["dbname"], "av")
+        w(f"### Bitmap Heap Scan, slow device +{(g['latency_us'] or 0) / 1000:g} ms per "
+          f"request, cold (`{gid}`)")
+        w()
+        q = self.d.get("queries", {}).get("bitmap", {})
+        w(f"`{q.get('sql', '?').replace(':tbl', 'pgbench_accounts')}` through the index "
+          "`acc_scatter` on `(aid % 1000)` (bench/sql/bitmap.sql), with `enable_seqscan`, "
+          "`enable_indexscan` and `enable_indexonlyscan` off; the plan (Bitmap Heap Scan "
+          "over a Bitmap Index Scan on acc_scatter) checked before measuring, the result "
+          "checked against a Seq Scan's in every run"
+          + (f": {exp[0]:,} rows, one per heap page, on {exp[0]:,} of the table's "
+             f"{t['pages']:,} pages ({exp[0] / t['pages'] * 100:.0f}%), about "
+             f"{t['pages'] / exp[0]:.1f} pages apart" if exp and t and t["pages"] else "")
+          + f". effective_io_concurrency: the server's default ({eic}) and 32. PostgreSQL "
+          "15's Bitmap Heap Scan prefetches that many heap pages ahead with "
+          "`PrefetchBuffer`: on the stock server a `posix_fadvise(WILLNEED)` per page; "
+          "on the patched one, with pg_asyncscan preloaded, an asynchronous read into "
+          "pg_asyncscan's staging memory that the next `ReadBuffer` of that page takes.")
+        w()
+        self.hooks_table(gid, "pg15_bitmap")
+        png = self.bar_plot(gid, f"{self.glabel(gid)}: stock and patched PostgreSQL 15",
+                            base="pg15_bitmap")
+        if png:
+            w(f"![{gid}]({png})")
+            w()
+        plan = (self.ex.get("plan_checks") or {}).get(f"{g['dbname']}/av/bitmap/pg15p_bitmap")
+        if plan:
+            w("<details><summary>The plan (patched server, checked before measuring)"
+              "</summary>")
+            w()
+            w("```")
+            w(plan)
+            w("```")
+            w()
+            w("</details>")
+            w()
+
     def mixed_section(self):
         gids = self.gids("mixed")
         if not gids:
@@ -1085,7 +1331,12 @@ plot {", ".join(plots)}
               f"{' '.join(m.get('loadavg_start', []))}, end "
               f"{' '.join(ex.get('loadavg_end', []))}) |")
         p15, p17, p18 = st.get("pg15", {}), st.get("pg17", {}), st.get("pg18", {})
+        p15p = st.get("pg15p", {})
         w(f"| PostgreSQL 15 | {p15.get('server_version')}, Debian's package |")
+        if p15p:
+            w(f"| PostgreSQL 15 patched | {p15p.get('server_version')}, built from Debian's "
+              f"source package with patches/15 ({self.build.get('pg15p_patches', '?')}): "
+              f"{self.build.get('pg15p_build', '?')} |")
         if p17:
             w(f"| PostgreSQL 17 | {p17.get('server_version')}, Debian 13 (trixie)'s package, "
               f"run in a trixie root file system made by test/debian_chroot.sh: "
@@ -1102,6 +1353,8 @@ plot {", ".join(plots)}
           + f"), .so sha256 {b.get('pg_asyncscan_so_sha256', '?')[:16]}…"
           + (f" (18: {b['pg_asyncscan_pg18_so_sha256'][:16]}…)"
              if b.get("pg_asyncscan_pg18_so_sha256") else "")
+          + (f" (patched 15: {b['pg_asyncscan_pg15p_so_sha256'][:16]}…)"
+             if b.get("pg_asyncscan_pg15p_so_sha256") else "")
           + (f" (17: {b['pg_asyncscan_pg17_so_sha256'][:16]}…, gcc {b.get('pg17_gcc', '?')}, "
              f"liburing {b.get('pg17_liburing', '?')})"
              if b.get("pg_asyncscan_pg17_so_sha256") else "")
@@ -1120,9 +1373,10 @@ plot {", ".join(plots)}
                 "pg_asyncscan.io_depth", "pg_asyncscan.io_combine_limit",
                 "pg_asyncscan.direct_reads", "pg_asyncscan.direct_io",
                 "pg_asyncscan.io_workers", "pg_asyncscan.min_relation_size",
-                "pg_asyncscan.worker_arena_size", "shared_preload_libraries"]
-        vers = [(n, s) for n, s in (("PostgreSQL 15", p15), ("PostgreSQL 18", p18),
-                                    ("PostgreSQL 17", p17)) if s]
+                "pg_asyncscan.worker_arena_size", "pg_asyncscan.storage_hooks",
+                "shared_preload_libraries"]
+        vers = [(n, s) for n, s in (("PostgreSQL 15", p15), ("PostgreSQL 15 patched", p15p),
+                                    ("PostgreSQL 18", p18), ("PostgreSQL 17", p17)) if s]
         w("| setting | " + " | ".join(n for n, _ in vers) + " |")
         w("|---|" + "---|" * len(vers))
         for k in keys:
@@ -1140,7 +1394,7 @@ plot {", ".join(plots)}
           "configuration's name says which). Also: `max_wal_size = 8GB`, "
           "`checkpoint_timeout = 1h` (no checkpoint during a run), autovacuum off (the "
           "never-vacuumed tables stay so), data checksums on (18's initdb default; "
-          "`initdb -k` for 15 and 17). jit is off (18 is built without LLVM).")
+          "`initdb -k` for 15, the patched 15 and 17). jit is off (18 is built without LLVM).")
         w()
         self.tables_section()
 
@@ -1196,8 +1450,11 @@ plot {", ".join(plots)}
           "restarting its server. Before measuring, each configuration's plan is checked "
           "for every table and query: a Custom Scan (AsyncSeqScan) for every AsyncSeqScan "
           "row, a Seq Scan for every Seq Scan row (Parallel ones under a Gather with 2 "
-          "workers for the parallel rows), and the pg_asyncscan settings it sets are in "
-          "effect.")
+          "workers for the parallel rows), a Bitmap Heap Scan over the index acc_scatter "
+          "for the bitmap rows, and the pg_asyncscan settings it sets are in effect; on the "
+          "patched PostgreSQL 15 `EXPLAIN VERBOSE` must show `Storage Hooks: on` (see the "
+          "section on the storage hooks). The expected results are a plain Seq Scan's "
+          "(pg_asyncscan, bitmap, index and index-only scans off; its plan checked too).")
         runs = sorted({g["runs"] for g in d["groups"]})
         w(f"- Every group is run in rounds ({', '.join(map(str, runs))} per group, see each "
           "table's *runs*): each round runs every configuration of the group once, in an "
@@ -1281,6 +1538,7 @@ plot {", ".join(plots)}
         self.targets()
         self.headline()
         self.grid()
+        self.hooks_section()
         self.headline_details()
         self.parallel_section()
         self.slow_section()

@@ -20,13 +20,22 @@
 #              --full, per request), the device's limit measured with fio
 #   parallel   Gather with 2 workers, cold and warm
 #   mixed      OLTP at a fixed rate next to a scanning client
+#   hooks      issue 15's patched storage hooks: PostgreSQL 15 built with
+#              patches/15 next to the stock 15 (same data), the
+#              never-vacuumed table cold on the local disk and on the slow
+#              device (2 ms): Seq Scan, AsyncSeqScan defaults and with
+#              direct_reads=off on both, the all-visible table's
+#              AsyncSeqScan in the same rounds, PG18's Seq Scan; a Bitmap
+#              Heap Scan on the slow device (effective_io_concurrency
+#              default and 32), stock vs patched
 # Every timed run's result is checked against the Seq Scan's.
 #
 #   --quick           (default) the subset: headline and grid at scale 50,
 #                     grid with 1 client (and 4 clients without quals),
-#                     fewer rounds: ~20 min
+#                     fewer rounds: ~23 min
 #   --full            headline at scale 150 (1.9 GB), the whole grid at
-#                     scale 50, every slow-device and mixed row: ~1.5-2 h
+#                     scale 50, every slow-device, mixed and hooks row:
+#                     ~1.5-2 h
 #   --runs N          rounds of every group (overrides the mode's 3-15)
 #   --scale N         pgbench scale of the headline / parallel table
 #   --grid-scale N    ... of the grid's tables (50)
@@ -35,10 +44,12 @@
 #   --mixed-scale N   ... of the mixed workload's database (50)
 #   --only LIST       only these groups (ids or prefixes: head, head-cold,
 #                     grid, grid-hot, grid-warm-nv, par, slow, slow2000,
-#                     mixed; bench/matrix.py --dry-run --verbose lists them)
+#                     mixed, hooks, hooks-bitmap; bench/matrix.py --dry-run
+#                     --verbose lists them)
 #   --configs LIST    only these configurations (bench/matrix.py --list)
-#   --skip LIST       leave out: pg17, pg18, slow, mixed, grid, parallel,
-#                     headline
+#   --skip LIST       leave out: pg15p (the patched 15, and with it the
+#                     hooks groups), pg17, pg18, slow, mixed, grid,
+#                     parallel, headline, hooks
 #   --dry-run         print the groups and the estimated time, then exit
 #   --explain         keep one cold EXPLAIN (ANALYZE, BUFFERS) per
 #                     configuration of the cold 1-client groups (the
@@ -60,17 +71,20 @@
 #                     results.json, measure nothing
 #   --clean           stop and remove everything under the work directory
 #                     (clusters, data, slow device); keeps the PostgreSQL 18
-#                     build and the PostgreSQL 17 root; then exit
+#                     and patched 15 builds and the PostgreSQL 17 root;
+#                     then exit
 #
 # Needs root (drop_caches, apt-get, losetup, mount); servers, initdb and
 # pgbench run as the postgres user.  Work directory (clusters, data and the
 # slow device's backing file, kept between runs): /var/tmp/pg_asyncscan-bench,
 # its mount points beside it in /var/tmp/pg_asyncscan-bench-mnt;
-# PostgreSQL 18 build (test/build_pg.sh 18 --flavor bench), PostgreSQL 17
-# (Debian trixie's package in a root file system made by
+# PostgreSQL 18 build (test/build_pg.sh 18 --flavor bench), the patched
+# PostgreSQL 15 (test/build_pg.sh 15 --patched --flavor bench: pg15-patched),
+# PostgreSQL 17 (Debian trixie's package in a root file system made by
 # test/debian_chroot.sh; the 17 server runs there, with the work directory
 # bound at the same path) and the slowfs binary: /var/cache/pg_asyncscan-bench
-# (made once).  Ports 5491 (PostgreSQL 15), 5492 (18) and 5493 (17).  The
+# (made once).  Ports 5491 (PostgreSQL 15), 5492 (18), 5493 (17) and 5494
+# (patched 15).  The
 # servers are stopped and the slow device unmounted (ext4, loop device,
 # slowfs) when the script ends, however it ends, and leftovers of a killed
 # run are cleared at the start.
@@ -158,8 +172,8 @@ if [ -n "$REPORT_ONLY" ]; then
 fi
 for s in ${SKIP//,/ }; do
 	case $s in
-		pg17 | pg18 | slow | mixed | grid | parallel | headline) ;;
-		*) asyncscan_die "--skip: unknown group '$s' (pg17, pg18, slow, mixed, grid, parallel, headline)" ;;
+		pg15p | pg17 | pg18 | slow | mixed | grid | parallel | headline | hooks) ;;
+		*) asyncscan_die "--skip: unknown group '$s' (pg15p, pg17, pg18, slow, mixed, grid, parallel, headline, hooks)" ;;
 	esac
 done
 # the plan and its estimated duration, before anything is built
@@ -173,10 +187,13 @@ asyncscan_require_root "$0" "${ORIG_ARGS[@]}"
 
 PG18_DIR=$CACHE/pg18
 PG18_CONFIG=$PG18_DIR/bin/pg_config
+PG15P_DIR=$CACHE/pg15-patched
+PG15P_CONFIG=$PG15P_DIR/bin/pg_config
 SLOWFS_BIN=$CACHE/slowfs/slowfs
 LIBDIR=$WORK/lib
 LIBDIR18=$WORK/lib18
 LIBDIR17=$WORK/lib17
+LIBDIR15P=$WORK/lib15p
 PG17_BINDIR=/usr/lib/postgresql/17/bin
 # what the selected groups need: which servers, the slow device
 USED=" $(python3 "$HERE/matrix.py" --mode "$MODE" --used "${PYARGS[@]}") "
@@ -184,6 +201,8 @@ USE_PG18=0
 [[ $USED == *" pg18 "* ]] && USE_PG18=1
 USE_PG17=0
 [[ $USED == *" pg17 "* ]] && USE_PG17=1
+USE_PG15P=0
+[[ $USED == *" pg15p "* ]] && USE_PG15P=1
 USE_SLOW=0
 [[ $USED == *" slow "* ]] && USE_SLOW=1
 
@@ -231,10 +250,11 @@ teardown_slowdev()
 stop_everything()
 {
 	local d pg_ctl
-	for d in "$WORK/pg15/data" "$WORK/pg18/data"; do
+	for d in "$WORK/pg15/data" "$WORK/pg18/data" "$WORK/pg15p/data"; do
 		[ -f "$d/postmaster.pid" ] || continue
 		pg_ctl=$PG_BINDIR/pg_ctl
 		[ "$d" = "$WORK/pg18/data" ] && pg_ctl=$PG18_DIR/bin/pg_ctl
+		[ "$d" = "$WORK/pg15p/data" ] && pg_ctl=$PG15P_DIR/bin/pg_ctl
 		[ -x "$pg_ctl" ] || continue
 		runuser -u postgres -- "$pg_ctl" -D "$d" -m fast -w -t 60 stop >/dev/null 2>&1 ||
 			runuser -u postgres -- "$pg_ctl" -D "$d" -m immediate -w -t 30 stop \
@@ -256,7 +276,7 @@ stop_everything()
 
 if [ "$CLEAN" = 1 ]; then
 	stop_everything
-	asyncscan_log "removing $WORK and $SLOWDEV_MNT (the PostgreSQL 18 build and 17 root in $CACHE stay)"
+	asyncscan_log "removing $WORK and $SLOWDEV_MNT (the PostgreSQL 18 and patched 15 builds and the 17 root in $CACHE stay)"
 	grep -qs " $SLOWDEV_MNT/" /proc/self/mountinfo &&
 		asyncscan_die "something is still mounted below $SLOWDEV_MNT"
 	rm -rf "$WORK" "$SLOWDEV_MNT"
@@ -311,6 +331,15 @@ if [ "$USE_PG18" = 1 ]; then
 		asyncscan_die "PostgreSQL 18 build failed (test/build_pg.sh)"
 fi
 
+# --- PostgreSQL 15 with the storage hook patches (built once, cached) ------
+# the same Debian source as the stock 15 package (bookworm), upstream's
+# tree with patches/15 applied, optimised like the 18 build; rebuilt when
+# the patches change (build_pg.sh's stamp)
+if [ "$USE_PG15P" = 1 ]; then
+	bash "$ROOT/test/build_pg.sh" 15 --patched --flavor bench --cache "$CACHE" ||
+		asyncscan_die "patched PostgreSQL 15 build failed (test/build_pg.sh 15 --patched)"
+fi
+
 # --- PostgreSQL 17 (Debian trixie's package, in a chroot; made once) --------
 if [ "$USE_PG17" = 1 ]; then
 	bash "$ROOT/test/debian_chroot.sh" prepare 17 --cache "$CACHE" ||
@@ -334,10 +363,12 @@ fi
 # --- pg_asyncscan -------------------------------------------------------------
 # Built from a copy of the tree (or of git REF), once per PostgreSQL major,
 # and loaded by the bench clusters from private directories ($LIBDIR for
-# 15, $LIBDIR18 for 18; dynamic_library_path), so a "make install" by
-# someone else on this machine during the run does not change the library
-# under test.  On 15 the system installation is only used by CREATE
-# EXTENSION (made with "make install" if it is missing).  On 18 only the
+# 15, $LIBDIR15P for the patched 15, $LIBDIR17, $LIBDIR18;
+# dynamic_library_path), so a "make install" by someone else on this
+# machine during the run does not change the library under test.  On 15
+# the system installation is only used by CREATE EXTENSION (made with "make
+# install" if it is missing); the patched 15's prefix, which only the
+# benchmark uses, gets the same build each time, for the same.  On 18 only the
 # control and SQL files go into the PostgreSQL 18 prefix: 18 looks for the
 # "$libdir/pg_asyncscan" of CREATE FUNCTION in dynamic_library_path too,
 # so CREATE EXTENSION loads the private copy.
@@ -363,6 +394,7 @@ if [ "$BUILD" = 1 ]; then
 	chown -R postgres: "$WORK/build"
 	[ "$USE_PG18" = 1 ] && cp -a "$SRC" "$WORK/build/src18"
 	[ "$USE_PG17" = 1 ] && cp -a "$SRC" "$WORK/build/src17"
+	[ "$USE_PG15P" = 1 ] && cp -a "$SRC" "$WORK/build/src15p"
 	asyncscan_log "building pg_asyncscan for PostgreSQL 15"
 	asyncscan_as_pg make -C "$SRC" -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >/dev/null ||
 		asyncscan_die "pg_asyncscan build failed"
@@ -378,6 +410,19 @@ if [ "$BUILD" = 1 ]; then
 		install -m 644 "$WORK/build/src18/pg_asyncscan.control" \
 			"$WORK/build/src18"/pg_asyncscan--*.sql \
 			"$("$PG18_CONFIG" --sharedir)/extension/"
+	fi
+	if [ "$USE_PG15P" = 1 ]; then
+		# against the patched server's headers: SMGR_HAVE_WRAPPER (smgr.h)
+		# compiles the hooks in; the library looks the patch's function up
+		# when it is loaded
+		asyncscan_log "building pg_asyncscan for the patched PostgreSQL 15"
+		asyncscan_as_pg make -C "$WORK/build/src15p" -s -j"$(nproc)" \
+			PG_CONFIG="$PG15P_CONFIG" >/dev/null ||
+			asyncscan_die "pg_asyncscan build for the patched PostgreSQL 15 failed"
+		mkdir -p "$LIBDIR15P"
+		install -m 755 "$WORK/build/src15p/pg_asyncscan.so" "$LIBDIR15P/pg_asyncscan.so"
+		make -C "$WORK/build/src15p" -s install PG_CONFIG="$PG15P_CONFIG" >/dev/null ||
+			asyncscan_die "pg_asyncscan install into $PG15P_DIR failed"
 	fi
 	if [ "$USE_PG17" = 1 ]; then
 		# built and installed in the root (its compiler and liburing); as
@@ -413,6 +458,12 @@ if [ "$USE_PG17" = 1 ]; then
 	[ -f "$LIBDIR17/pg_asyncscan.so" ] ||
 		asyncscan_die "no $LIBDIR17/pg_asyncscan.so: run without --no-build"
 fi
+if [ "$USE_PG15P" = 1 ]; then
+	[ -f "$LIBDIR15P/pg_asyncscan.so" ] ||
+		asyncscan_die "no $LIBDIR15P/pg_asyncscan.so: run without --no-build"
+	[ -f "$("$PG15P_CONFIG" --sharedir)/extension/pg_asyncscan.control" ] ||
+		asyncscan_die "pg_asyncscan is not installed in $PG15P_DIR: run without --no-build"
+fi
 if [ "$USE_PG18" = 1 ]; then
 	[ -f "$LIBDIR18/pg_asyncscan.so" ] ||
 		asyncscan_die "no $LIBDIR18/pg_asyncscan.so: run without --no-build"
@@ -428,6 +479,11 @@ fi
 	echo "gcc=$(gcc -dumpfullversion 2>/dev/null)"
 	echo "pg15_package=$(dpkg-query -W -f='${Version}' "postgresql-$PG_MAJOR" 2>/dev/null)"
 	[ -f "$PG18_DIR/.built" ] && sed 's/^/pg18_build=/' "$PG18_DIR/.built"
+	if [ "$USE_PG15P" = 1 ]; then
+		echo "pg_asyncscan_pg15p_so_sha256=$(sha256sum "$LIBDIR15P/pg_asyncscan.so" | cut -d' ' -f1)"
+		sed 's/^/pg15p_build=/' "$PG15P_DIR/.built"
+		echo "pg15p_patches=$(cd "$ROOT/patches/15" && printf '%s ' *.patch)"
+	fi
 	if [ "$USE_PG17" = 1 ]; then
 		echo "pg_asyncscan_pg17_so_sha256=$(sha256sum "$LIBDIR17/pg_asyncscan.so" | cut -d' ' -f1)"
 		echo "pg17_chroot=$(head -n 1 "$CACHE/pg17-trixie/.built")"
@@ -447,6 +503,7 @@ fi
 # mount namespace on the machine and none can keep them alive
 unshare --mount --propagation private -- python3 "$HERE/matrix.py" --mode "$MODE" --out "$OUT" --lib "$LIBDIR" \
 	--pg18 "$PG18_DIR" --lib18 "$LIBDIR18" --pg17-cache "$CACHE" --lib17 "$LIBDIR17" \
+	--pg15p "$PG15P_DIR" --lib15p "$LIBDIR15P" \
 	--workdir "$WORK" --port-base "$PORT" "${PYARGS[@]}" &
 PY_PID=$!
 rc=0
