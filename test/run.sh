@@ -10,6 +10,11 @@
 #                                    patches/15 (test/build_pg.sh 15 --patched)
 #   bash test/run.sh --quick         skip installcheck-large (the table larger
 #                                    than one 1 GB segment, the slow part)
+#   bash test/run.sh --suites package,regress
+#                                    only the suites listed (regress,
+#                                    isolation, tap, large, package); the
+#                                    majors with none of them to run are left
+#                                    out
 #
 # Runs as root (re-executes itself through sudo otherwise).  For each major
 # it gets that PostgreSQL (test/lib.sh: asyncscan_use_major):
@@ -29,6 +34,17 @@
 #   2. the isolation tests        (test/specs, test/expected)
 #   3. the TAP tests              (test/t; they start their own clusters)
 #   4. the large regression tests (make installcheck-large), unless --quick
+# and, for the system's own major only (15; once per run, after its other
+# suites, because installing the package replaces what "make install" put
+# there), stops that cluster and runs
+#   5. the package suite: builds the Debian package (debian/, pg_buildext)
+#      with dpkg-buildpackage as the postgres user from another copy of the
+#      tree, checks the metadata (META.json, control file, debian/changelog)
+#      agree, installs the .deb with dpkg -i, checks where dpkg -L puts its
+#      files, starts a throwaway cluster that preloads the packaged library,
+#      runs CREATE EXTENSION and an AsyncSeqScan with each IO method against
+#      the Seq Scan's result, stops the cluster, purges the package and puts
+#      back the files the package had replaced (also on any other exit).
 # Each suite runs even if an earlier one failed.  On failure it prints the
 # diffs, TAP logs and server log tail and exits 1.  Clusters are stopped and
 # temporary directories removed on every exit, unless KEEP=1.
@@ -62,9 +78,16 @@ ROOT=$(cd "$HERE/.." && pwd)
 
 QUICK=0
 MAJORS="15 15p 17 18"
+ALL_SUITES="regress isolation tap large package"
+SUITES=$ALL_SUITES
 while [ $# -gt 0 ]; do
 	case $1 in
 		--quick) QUICK=1 ;;
+		--suites)
+			[ $# -ge 2 ] || asyncscan_die "--suites needs a list, e.g. package or regress,tap"
+			SUITES=${2//,/ }
+			shift
+			;;
 		--all-majors) MAJORS="15 15p 16 17 18" ;;
 		--majors)
 			[ $# -ge 2 ] || asyncscan_die "--majors needs a list, e.g. 15,18"
@@ -82,6 +105,37 @@ done
 for m in $MAJORS; do
 	[[ $m =~ ^(1[5-9]|15p)$ ]] || asyncscan_die "not a PostgreSQL major we test: $m"
 done
+for s in $SUITES; do
+	[[ " $ALL_SUITES " == *" $s "* ]] || asyncscan_die "not a suite: $s (suites: $ALL_SUITES)"
+done
+
+# suite_wanted NAME -- is suite NAME to run (--suites, --quick)?
+suite_wanted()
+{
+	[ "$1" = large ] && [ "$QUICK" = 1 ] && return 1
+	[[ " $SUITES " == *" $1 "* ]]
+}
+
+# the suites that run against the cluster run_major starts, for every major
+CLUSTER_SUITES=
+for s in regress isolation tap large; do
+	suite_wanted "$s" && CLUSTER_SUITES="$CLUSTER_SUITES $s"
+done
+CLUSTER_SUITES=${CLUSTER_SUITES# }
+# the package suite runs on the system's own major only: without a cluster
+# suite the other majors have nothing to run
+if [ -z "$CLUSTER_SUITES" ]; then
+	kept=
+	for m in $MAJORS; do
+		if [ "$m" = "$ASYNCSCAN_SYSTEM_MAJOR" ]; then
+			kept="$kept $m"
+		else
+			asyncscan_log "PostgreSQL $m: none of the suites $SUITES runs there: left out"
+		fi
+	done
+	MAJORS=${kept# }
+	[ -n "$MAJORS" ] || asyncscan_die "the suites $SUITES run only on PostgreSQL $ASYNCSCAN_SYSTEM_MAJOR"
+fi
 
 asyncscan_require_root "$0" "$@"
 
@@ -96,6 +150,75 @@ CHROOT_PID=
 # background preparations of majors (see the end): pid and log per major
 declare -A PREP_PID=() PREP_LOG=()
 
+# What the package suite (run_package_suite) has put on the system, for
+# package_cleanup: the package installed, the cluster started, the tar
+# file with the files the package replaced.
+PKG_NAME=
+PKG_DATA=
+PKG_SAVED=
+
+# package_cleanup -- undo what the package suite did, whatever state it
+# stopped in: stop its cluster, purge its package, put back the files the
+# package replaced.  Safe to call again; run_package_suite calls it on its
+# way out, cleanup on every exit.
+package_cleanup()
+{
+	if [ -n "$PKG_DATA" ]; then
+		asyncscan_pg_stop "$PKG_DATA"
+		PKG_DATA=
+	fi
+	if [ -n "$PKG_NAME" ]; then
+		if package_present "$PKG_NAME"; then
+			local log
+			log=$(mktemp /tmp/pg_asyncscan-purge.XXXXXX)
+			package_dpkg "$log" --purge "$PKG_NAME" || {
+				echo "package suite: dpkg --purge $PKG_NAME failed:"
+				cat "$log"
+			}
+			rm -f "$log"
+		fi
+		PKG_NAME=
+	fi
+	if [ -n "$PKG_SAVED" ]; then
+		tar -C / -xpf "$PKG_SAVED" ||
+			echo "package suite: could not put back the files in $PKG_SAVED"
+		PKG_SAVED=
+	fi
+}
+
+# package_present NAME -- is Debian package NAME on the system in any
+# state but "not installed" (installed, unpacked, half-configured,
+# config-files, ...)?
+package_present()
+{
+	local status
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) || return 1
+	[ -n "$status" ] && [ "$status" != not-installed ]
+}
+
+# package_dpkg LOG ARGS... -- dpkg ARGS, output to LOG; waits up to 120 s
+# for the dpkg lock when another process (an apt-get of another session)
+# holds it.
+package_dpkg()
+{
+	local log=$1 i rc
+	shift
+	for i in $(seq 60); do
+		rc=0
+		DEBIAN_FRONTEND=noninteractive dpkg "$@" >"$log" 2>&1 </dev/null || rc=$?
+		[ "$rc" -ne 0 ] && grep -qE 'locked by another process' "$log" || return "$rc"
+		sleep 2
+	done
+	return "$rc"
+}
+
+# package_suite_runs -- does this run include the package suite (on the
+# system's own major)?
+package_suite_runs()
+{
+	suite_wanted package && [[ " $MAJORS " == *" $ASYNCSCAN_SYSTEM_MAJOR "* ]]
+}
+
 cleanup()
 {
 	local rc=$?
@@ -108,6 +231,7 @@ cleanup()
 		sleep 1
 	fi
 	[ -n "$CHROOT_PID" ] && stop_chroot_run
+	package_cleanup
 	local pid f
 	for pid in "${PREP_PID[@]}"; do
 		# each in its own process group (setsid): make, the compilers,
@@ -152,6 +276,12 @@ for major in $MAJORS; do
 		break
 	fi
 done
+# the package suite: what dpkg-buildpackage needs for debian/ (its
+# Build-Depends beyond the packages above, and build-essential, which
+# dpkg-checkbuilddeps requires)
+if package_suite_runs; then
+	ASYNCSCAN_PACKAGES+=(build-essential dpkg-dev debhelper postgresql-server-dev-all)
+fi
 asyncscan_install_deps
 
 # --- the suites -------------------------------------------------------------
@@ -459,6 +589,27 @@ run_major()
 	chown postgres: "$LOGS"
 
 	probe_machine "$WORK/probe"
+	if [ -n "$CLUSTER_SUITES" ]; then
+		run_cluster_suites
+	fi
+	if suite_wanted package && [ "$PG_MAJOR" = "$ASYNCSCAN_SYSTEM_MAJOR" ]; then
+		# after the other suites: installing the package replaces the
+		# files "make install" put in place (package_cleanup puts them
+		# back)
+		asyncscan_pg_stop "$DATA"
+		run_package_suite
+	fi
+
+	asyncscan_release_work
+	WORK=
+	DATA=
+}
+
+# run_cluster_suites -- (run_major) build and install the extension from a
+# copy of the tree, start a cluster that preloads it, run the suites of
+# CLUSTER_SUITES against it
+run_cluster_suites()
+{
 	asyncscan_log "copy tree to $SRC"
 	asyncscan_copy_tree "$ROOT" "$SRC"
 	asyncscan_build_install "$SRC"
@@ -479,20 +630,313 @@ run_major()
 
 	# One "make installcheck" per kind of test, so that a failing
 	# regression test does not keep the isolation and TAP tests from running.
-	run_suite regress pg_regress installcheck ISOLATION= TAP_TESTS=
-	run_suite isolation pg_regress installcheck REGRESS= TAP_TESTS=
-	# --directives: prove shows each skipped test and its reason
-	run_suite tap prove installcheck REGRESS= ISOLATION= PROVE_FLAGS="--directives --timer"
+	if suite_wanted regress; then
+		run_suite regress pg_regress installcheck ISOLATION= TAP_TESTS=
+	fi
+	if suite_wanted isolation; then
+		run_suite isolation pg_regress installcheck REGRESS= TAP_TESTS=
+	fi
+	if suite_wanted tap; then
+		# --directives: prove shows each skipped test and its reason
+		run_suite tap prove installcheck REGRESS= ISOLATION= PROVE_FLAGS="--directives --timer"
+	fi
 	if [ "$QUICK" = 1 ]; then
 		echo
 		asyncscan_log "--quick: skipping installcheck-large"
-	else
+	elif suite_wanted large; then
 		run_suite large pg_regress installcheck-large
 	fi
+}
 
-	asyncscan_release_work
-	WORK=
-	DATA=
+# run_package_suite -- (run_major, on the system's own major) the package
+# suite, counted as one test: package_suite_steps, then package_cleanup,
+# which must leave the package purged.  Its time goes into the summary.
+run_package_suite()
+{
+	local start=$SECONDS rc=0 dir=$WORK/package
+	echo
+	asyncscan_log "suite package: build the Debian package, install it, CREATE EXTENSION," \
+		"purge it (work directory $dir)"
+	mkdir -p "$dir"
+	chown postgres: "$dir"
+	package_suite_steps "$dir" || rc=$?
+	# after a failure: stop the cluster, purge, put the files back
+	package_cleanup
+	if package_present "postgresql-$PG_MAJOR-asyncscan"; then
+		echo "suite package: postgresql-$PG_MAJOR-asyncscan is still installed"
+		rc=1
+	fi
+	if [ "$rc" -eq 0 ]; then
+		asyncscan_log "suite package: passed"
+		record_suite "pg$PG_MAJOR package" 1 0 0 "($((SECONDS - start)) s)"
+	else
+		echo
+		echo "===== suite pg$PG_MAJOR package FAILED ($((SECONDS - start)) s) ====="
+		record_suite "pg$PG_MAJOR package" 0 1 0 "($((SECONDS - start)) s)"
+	fi
+}
+
+# package_fail MESSAGE [LOG] -- (package_suite_steps) say why the package
+# suite failed, with the end of LOG
+package_fail()
+{
+	echo "suite package: $1"
+	if [ -n "${2:-}" ] && [ -s "$2" ]; then
+		echo "----- $2 (last 60 lines) -----"
+		tail -n 60 "$2"
+		echo "-----"
+	fi
+	return 1
+}
+
+# package_suite_steps DIR -- what the package suite checks, in DIR (a
+# directory postgres may write); returns 1 at the first check that fails.
+# Everything it installs or starts is in PKG_NAME, PKG_DATA and PKG_SAVED
+# for package_cleanup.
+package_suite_steps()
+{
+	local dir=$1 pkg=postgresql-$PG_MAJOR-asyncscan default_version meta_version
+	local changelog_version deb_version debs deb port sock out f build_start
+	local libdir=/usr/lib/postgresql/$PG_MAJOR/lib
+	local extdir=/usr/share/postgresql/$PG_MAJOR/extension
+
+	if package_present "$pkg"; then
+		package_fail "$pkg is already on this system ($(dpkg-query -W \
+			-f='${db:Status-Status} ${Version}' "$pkg")): this suite would replace" \
+			"and purge it; remove it first (dpkg --purge $pkg)"
+		return 1
+	fi
+
+	# a copy of the tree of its own: dpkg-buildpackage writes into the tree
+	# and next to it
+	asyncscan_copy_tree "$ROOT" "$dir/src"
+
+	# the version in META.json (PGXN), debian/changelog and the control
+	# file must agree; META.json must parse and name files that exist
+	default_version=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" \
+		"$dir/src/pg_asyncscan.control")
+	meta_version=$(perl -MJSON::PP -e '
+		my $m = JSON::PP->new->decode(do { local $/; <STDIN> });
+		my $e = $m->{provides}{pg_asyncscan} or die "no provides.pg_asyncscan\n";
+		for my $k (qw(file docfile)) {
+			-f "$ARGV[0]/$e->{$k}" or die "provides.pg_asyncscan.$k: no file $e->{$k}\n";
+		}
+		$e->{version} eq $m->{version} or die "provides.pg_asyncscan.version differs\n";
+		print $m->{version}, "\n";' "$dir/src" <"$dir/src/META.json") ||
+		{ package_fail "META.json is not valid (above)"; return 1; }
+	changelog_version=$(dpkg-parsechangelog -l "$dir/src/debian/changelog" -S Version) ||
+		{ package_fail "debian/changelog does not parse"; return 1; }
+	if [ -z "$default_version" ] || { [ "$meta_version" != "$default_version" ] &&
+		[ "$meta_version" != "$default_version.0" ]; }; then
+		package_fail "META.json version $meta_version does not match the control" \
+			"file's default_version '$default_version'"
+		return 1
+	fi
+	if [ "$changelog_version" != "$meta_version" ]; then
+		package_fail "debian/changelog's version $changelog_version is not META.json's $meta_version"
+		return 1
+	fi
+
+	# dpkg-buildpackage as the postgres user: Rules-Requires-Root: no, so
+	# neither root nor fakeroot is needed
+	asyncscan_log "dpkg-buildpackage -us -uc -b as postgres (log: $LOGS/package-build.log)"
+	build_start=$SECONDS
+	# shellcheck disable=SC2016  # expanded by the inner bash
+	package_run "$LOGS/package-build.log" runuser -u postgres -- \
+		env HOME="$ASYNCSCAN_PG_HOME" DEB_BUILD_OPTIONS="parallel=$(nproc)" \
+		bash -c 'cd "$1" && exec dpkg-buildpackage -us -uc -b' _ "$dir/src" ||
+		{ package_fail "dpkg-buildpackage failed" "$LOGS/package-build.log"; return 1; }
+	debs=("$dir/${pkg}_"*.deb)
+	if [ ${#debs[@]} -ne 1 ] || [ ! -f "${debs[0]}" ]; then
+		package_fail "expected one $dir/${pkg}_*.deb, found: $(ls "$dir")" \
+			"$LOGS/package-build.log"
+		return 1
+	fi
+	deb=${debs[0]}
+	deb_version=$(dpkg-deb -f "$deb" Version)
+	if [ "$deb_version" != "$changelog_version" ]; then
+		package_fail "$deb has version $deb_version, debian/changelog $changelog_version"
+		return 1
+	fi
+	asyncscan_log "built $(basename "$deb") ($(du -k "$deb" | cut -f1) kB) in" \
+		"$((SECONDS - build_start)) s"
+
+	# the files of the package already on the system (what "make install"
+	# put there) are saved, to be put back after the purge
+	: >"$dir/replaced.list"
+	while IFS= read -r f; do
+		f=/${f#./}
+		[ -f "$f" ] && printf '%s\n' "${f#/}" >>"$dir/replaced.list"
+	done < <(dpkg-deb --fsys-tarfile "$deb" | tar -tf - | grep -v '/$')
+	if [ -s "$dir/replaced.list" ]; then
+		tar -C / -cpf "$dir/replaced.tar" -T "$dir/replaced.list" ||
+			{ package_fail "could not save the files the package replaces"; return 1; }
+		PKG_SAVED=$dir/replaced.tar
+		asyncscan_log "saved the $(wc -l <"$dir/replaced.list") files the package replaces"
+	fi
+
+	PKG_NAME=$pkg
+	package_dpkg "$LOGS/package-install.log" -i "$deb" ||
+		{ package_fail "dpkg -i $(basename "$deb") failed" "$LOGS/package-install.log"; return 1; }
+	asyncscan_log "installed $pkg $deb_version"
+
+	# where the files are: the places Debian's PostgreSQL $PG_MAJOR loads
+	# them from, and what is there is what the package holds
+	out=$(dpkg -L "$pkg")
+	for f in "$libdir/pg_asyncscan.so" "$extdir/pg_asyncscan.control" \
+		"$extdir/pg_asyncscan--$default_version.sql"; do
+		if ! grep -qxF "$f" <<<"$out" || [ ! -f "$f" ]; then
+			package_fail "dpkg -L $pkg does not list $f, or it is not there"
+			printf '%s\n' "$out"
+			return 1
+		fi
+	done
+	if ! out=$(dpkg -V "$pkg" 2>&1) || [ -n "$out" ]; then
+		package_fail "dpkg -V $pkg: the installed files are not the package's: $out"
+		return 1
+	fi
+
+	# a throwaway cluster that preloads the packaged library
+	sock=$dir
+	port=$(asyncscan_pick_port "${PORT:-54321}")
+	PKG_DATA=$dir/data
+	( asyncscan_initdb "$PKG_DATA" "$port" "$sock" \
+		"shared_preload_libraries = 'pg_asyncscan'" \
+		"shared_buffers = 16MB" \
+		"fsync = off" \
+		"max_connections = 20" \
+		"log_min_messages = warning" &&
+		asyncscan_pg_start "$PKG_DATA" "$dir/server.log" ) ||
+		{ package_fail "the cluster did not start" "$dir/server.log"; return 1; }
+	asyncscan_log "cluster started on port $port (shared_preload_libraries = 'pg_asyncscan')"
+	package_sql_checks "$sock" "$port" "$default_version" ||
+		{ package_fail "the SQL checks failed" "$dir/server.log"; return 1; }
+	asyncscan_pg_stop "$PKG_DATA"
+	PKG_DATA=
+
+	package_dpkg "$LOGS/package-purge.log" --purge "$pkg" ||
+		{ package_fail "dpkg --purge $pkg failed" "$LOGS/package-purge.log"; return 1; }
+	if package_present "$pkg" || [ -e "$libdir/pg_asyncscan.so" ]; then
+		package_fail "after dpkg --purge, $pkg or its library is still there"
+		return 1
+	fi
+	PKG_NAME=
+	asyncscan_log "purged $pkg"
+}
+
+# package_psql SOCK PORT ARGS... -- psql as postgres, unaligned, no
+# headers, stopping at the first error
+package_psql()
+{
+	local sock=$1 port=$2
+	shift 2
+	asyncscan_as_pg psql -X -q -A -t -v ON_ERROR_STOP=1 -h "$sock" -p "$port" \
+		-d postgres "$@"
+}
+
+# package_sql_checks SOCK PORT VERSION -- (package_suite_steps) what the
+# installed package must do on a cluster that preloads it: CREATE
+# EXTENSION, pg_asyncscan_version() and the extension's version both
+# VERSION, the library built with io_uring; a table larger than
+# min_relation_size scanned by Custom Scan (AsyncSeqScan) with each IO
+# method returns what the Seq Scan returns, and the statistics count one
+# scan per method
+package_sql_checks()
+{
+	local sock=$1 port=$2 version=$3 out methods method plan expected got
+	# count, sum and an order-independent checksum of the rows' contents
+	local query="SELECT count(*), sum(id), sum(hashtext(pad)::bigint)
+		FROM package_check WHERE id % 10 <> 7"
+
+	out=$(package_psql "$sock" "$port" -c 'CREATE EXTENSION pg_asyncscan' \
+		-c 'SELECT pg_asyncscan_version()' \
+		-c "SELECT extversion FROM pg_extension WHERE extname = 'pg_asyncscan'" \
+		-c 'SHOW shared_preload_libraries') || return 1
+	if [ "$out" != "$version"$'\n'"$version"$'\n'"pg_asyncscan" ]; then
+		echo "pg_asyncscan_version(), extversion, shared_preload_libraries:" \
+			"expected $version, $version, pg_asyncscan; got:"
+		printf '%s\n' "$out"
+		return 1
+	fi
+	asyncscan_log "CREATE EXTENSION pg_asyncscan: version $version"
+	# the package must be built with liburing (Build-Depends), whether or
+	# not this machine lets the postgres user set up an io_uring
+	out=$(package_psql "$sock" "$port" -c "SELECT array_to_string(enumvals, ' ')
+		FROM pg_settings WHERE name = 'pg_asyncscan.io_method'") || return 1
+	if [[ " $out " != *" io_uring "* ]]; then
+		echo "pg_asyncscan.io_method offers '$out': the package was built without io_uring"
+		return 1
+	fi
+	methods="sync worker"
+	if [ -z "$IO_URING_UNUSABLE" ]; then
+		methods="$methods io_uring"
+	else
+		echo "io_uring is not usable here ($IO_URING_UNUSABLE): scanning with sync and worker only"
+	fi
+
+	# about 2,700 blocks (21 MB): more than min_relation_size's default
+	# 1024; vacuumed so that its pages are all-visible (direct reads)
+	package_psql "$sock" "$port" \
+		-c "CREATE TABLE package_check AS SELECT i AS id, repeat(md5(i::text), 4) AS pad
+			FROM generate_series(1, 150000) i" \
+		-c 'VACUUM (ANALYZE) package_check' || return 1
+	out=$(package_psql "$sock" "$port" -c "SELECT pg_relation_size('package_check') / 8192,
+		setting FROM pg_settings WHERE name = 'pg_asyncscan.min_relation_size'
+		AND unit = '8kB'") || return 1
+	if ! [[ $out =~ ^[0-9]+\|[0-9]+$ ]] || [ "${out%%|*}" -le "${out#*|}" ]; then
+		echo "package_check has ${out%%|*} blocks, not more than min_relation_size ${out#*|}"
+		return 1
+	fi
+
+	out=$(package_psql "$sock" "$port" -c 'SET pg_asyncscan.enabled = off' \
+		-c "EXPLAIN (COSTS OFF) $query" -c "$query") || return 1
+	if ! grep -q 'Seq Scan on package_check' <<<"$out"; then
+		echo "with pg_asyncscan.enabled = off the plan is not a Seq Scan:"
+		printf '%s\n' "$out"
+		return 1
+	fi
+	expected=$(tail -n 1 <<<"$out")
+
+	package_psql "$sock" "$port" -c 'SELECT pg_asyncscan_stats_reset()' >/dev/null || return 1
+	for method in $methods; do
+		out=$(package_psql "$sock" "$port" -c 'SET max_parallel_workers_per_gather = 0' \
+			-c "SET pg_asyncscan.io_method = '$method'" \
+			-c "EXPLAIN (COSTS OFF) $query" -c "$query") || return 1
+		plan=$(sed '$d' <<<"$out")
+		got=$(tail -n 1 <<<"$out")
+		if ! grep -q 'Custom Scan (AsyncSeqScan) on package_check' <<<"$plan"; then
+			echo "io_method $method: the plan is not Custom Scan (AsyncSeqScan):"
+			printf '%s\n' "$plan"
+			return 1
+		fi
+		if [ "$got" != "$expected" ]; then
+			echo "io_method $method: AsyncSeqScan returned $got, the Seq Scan $expected"
+			return 1
+		fi
+		out=$(package_psql "$sock" "$port" -c "SELECT scans FROM pg_asyncscan_stats
+			WHERE io_method = '$method'") || return 1
+		if [ "$out" != 1 ]; then
+			echo "io_method $method: pg_asyncscan_stats counts '$out' scans, not 1"
+			return 1
+		fi
+		asyncscan_log "io_method $method: Custom Scan (AsyncSeqScan), same result as the Seq Scan ($got)"
+	done
+}
+
+# package_run LOG CMD... -- run CMD with its output in LOG, in a process
+# group of its own in the background (as run_suite runs make), so that an
+# interrupt or SUITE_TIMEOUT ends all of it; returns CMD's exit status
+package_run()
+{
+	local log=$1 rc=0
+	shift
+	setsid timeout --kill-after=30 "$SUITE_TIMEOUT" "$@" >"$log" 2>&1 </dev/null &
+	SUITE_PGID=$!
+	wait "$SUITE_PGID" || rc=$?
+	kill -TERM -- "-$SUITE_PGID" 2>/dev/null || true
+	SUITE_PGID=
+	[ "$rc" -eq 124 ] && echo "suite package: timed out after $SUITE_TIMEOUT s"
+	return "$rc"
 }
 
 # run_major_in_chroot -- run this script inside the root that
@@ -508,7 +952,8 @@ run_major_in_chroot()
 	local rc=0 kind name passed failed skipped note args envs var
 	WORK=$(asyncscan_make_workdir "pg_asyncscan-test-pg$PG_MAJOR-chroot")
 	chmod 1777 "$WORK"
-	args=(--majors "$PG_MAJOR")
+	# the package suite runs once, on this system's own major, not there
+	args=(--majors "$PG_MAJOR" --suites "${CLUSTER_SUITES// /,}")
 	[ "$QUICK" = 1 ] && args+=(--quick)
 	# a clean environment, with the settings of this script and the tests
 	# that are set here
