@@ -65,6 +65,7 @@
 #include "utils/snapmgr.h"
 
 #include "compat.h"
+#include "pgstats.h"
 #include "stats.h"
 #include "stream.h"
 
@@ -537,6 +538,8 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 	{
 		case DIRECT_ALL_VISIBLE:
 			stream->stats->pages_direct++;
+			/* PostgreSQL's statistics: a block read from storage */
+			asyncscan_pgstat_direct_page(stream->rel);
 			page->page = copy;
 			page->buffer = InvalidBuffer;
 			page->all_visible = true;
@@ -544,6 +547,8 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 		case DIRECT_CHECK_TUPLES:
 			stream->stats->pages_direct++;
 			stream->stats->pages_direct_checked++;
+			/* PostgreSQL's statistics: a block read from storage */
+			asyncscan_pgstat_direct_page(stream->rel);
 			page->page = copy;
 			page->buffer = InvalidBuffer;
 			page->all_visible = false;
@@ -584,6 +589,8 @@ wait_for_read(AsyncScanStream *stream, AsyncScanRead *read)
 	stream->io.ops->wait_read(&stream->io, read);
 	INSTR_TIME_SET_CURRENT(end);
 	INSTR_TIME_ACCUM_DIFF(stream->stats->wait_time, end, start);
+	/* PostgreSQL's statistics: read time, with track_io_timing */
+	asyncscan_pgstat_io_end(stream->strategy != NULL, start);
 	return true;
 }
 
@@ -602,6 +609,8 @@ asyncscan_stream_reread_buffered(AsyncScanStream *stream, AsyncScanPage *page)
 	stream->stats->pages_direct--;
 	stream->stats->pages_direct_checked--;
 	stream->stats->rejected_undecided++;
+	/* PostgreSQL's statistics: the buffered read below counts the page */
+	asyncscan_pgstat_direct_page_reread(stream->rel);
 	if (++stream->undecided_run >= UNDECIDED_RUN_PAGES)
 		stream->checked_allowed = false;
 	(void) read_buffered(stream, page->blkno, InvalidBuffer, page);
@@ -1003,6 +1012,7 @@ static void
 stage_forming_read(AsyncScanStream *stream)
 {
 	AsyncScanRead *read = &stream->reads[stream->forming];
+	instr_time	io_start;
 
 	Assert(read->state == ASYNCSCAN_READ_IDLE);
 	Assert(read->length == (size_t) read->nblocks * BLCKSZ);
@@ -1011,7 +1021,11 @@ stage_forming_read(AsyncScanStream *stream)
 		   (read->first_block + read->nblocks - 1) / RELSEG_SIZE);
 
 	stream->forming = -1;
+	/* PostgreSQL's statistics: an IO, and (track_io_timing) its start */
+	io_start = asyncscan_pgstat_io_start();
 	stream->io.ops->start_read(&stream->io, read);
+	asyncscan_pgstat_io_end(stream->strategy != NULL, io_start);
+	asyncscan_pgstat_direct_read(stream->strategy != NULL, read->nblocks);
 	Assert(read->state != ASYNCSCAN_READ_IDLE);
 
 	stream->stats->reads++;
@@ -1027,7 +1041,11 @@ stage_forming_read(AsyncScanStream *stream)
 static void
 submit_staged(AsyncScanStream *stream)
 {
+	/* PostgreSQL's statistics: submitting may read (track_io_timing) */
+	instr_time	io_start = asyncscan_pgstat_io_start();
+
 	stream->io.ops->submit(&stream->io);
+	asyncscan_pgstat_io_end(stream->strategy != NULL, io_start);
 	Assert(stream->io.nstaged == 0);
 
 	stream->stats->submits++;
