@@ -16,9 +16,13 @@
  *	  each page it hands out once, as a hit or a read, on either path; a
  *	  copy that is dropped and read again through shared buffers is
  *	  counted by that read instead;
- *	- each direct read issued is a read of IOOBJECT_RELATION in pg_stat_io
- *	  (PostgreSQL 16 on), in the bulk-read context when the scan uses the
- *	  bulk-read ring, in the units of each major (compat.h);
+ *	- each direct read whose result the scan uses is a read of
+ *	  IOOBJECT_RELATION in pg_stat_io (PostgreSQL 16 on), in the bulk-read
+ *	  context when the scan uses the bulk-read ring, in the units of each
+ *	  major (compat.h).  It counts when the scan reaches its first page, so
+ *	  a read left unused by a LIMIT, which the sync method never even
+ *	  performs, does not count; one whose pages were dropped and read
+ *	  again through shared buffers does, for it was performed;
  *	- with track_io_timing, the time the scan spends starting its reads and
  *	  waiting for them is read time: pg_stat_io, pg_stat_database and
  *	  pgBufferUsage (EXPLAIN's "I/O Timings").
@@ -69,7 +73,7 @@ asyncscan_pgstat_direct_page_reread(Relation rel)
 	pgBufferUsage.shared_blks_read--;
 }
 
-/* A direct read of nblocks blocks was issued: pg_stat_io. */
+/* The scan uses a direct read of nblocks blocks: pg_stat_io. */
 void
 asyncscan_pgstat_direct_read(bool bulkread, int nblocks)
 {

@@ -530,6 +530,9 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 	if (read->state == ASYNCSCAN_READ_FAILED)
 		report_failed_read(stream, read);
 	Assert(read->state == ASYNCSCAN_READ_DONE);
+	/* PostgreSQL's statistics: a read the scan uses is an IO */
+	if (blkno == read->first_block)
+		asyncscan_pgstat_direct_read(stream->strategy != NULL, read->nblocks);
 
 	copy = (Page) (read->target + (Size) (blkno - read->first_block) * BLCKSZ);
 	switch (check_direct_page(stream, copy, blkno, entry->all_visible,
@@ -1021,11 +1024,10 @@ stage_forming_read(AsyncScanStream *stream)
 		   (read->first_block + read->nblocks - 1) / RELSEG_SIZE);
 
 	stream->forming = -1;
-	/* PostgreSQL's statistics: an IO, and (track_io_timing) its start */
+	/* PostgreSQL's statistics: starting a read is read time */
 	io_start = asyncscan_pgstat_io_start();
 	stream->io.ops->start_read(&stream->io, read);
 	asyncscan_pgstat_io_end(stream->strategy != NULL, io_start);
-	asyncscan_pgstat_direct_read(stream->strategy != NULL, read->nblocks);
 	Assert(read->state != ASYNCSCAN_READ_IDLE);
 
 	stream->stats->reads++;
