@@ -7,6 +7,7 @@ OBJS = \
 	src/exec.o \
 	src/explain.o \
 	src/stream.o \
+	src/pgstats.o \
 	src/visibility.o \
 	src/shmem.o \
 	src/stats.o \

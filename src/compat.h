@@ -256,4 +256,81 @@ typedef struct AsyncScanSmgr
 #endif							/* SMGR_HAVE_WRAPPER */
 #endif							/* PG_VERSION_NUM < 160000 */
 
+/*
+ * PostgreSQL's own IO statistics for a direct read (pgstats.c).
+ *
+ * PostgreSQL 16 renamed the fields of the per-table pending counters
+ * (t_counts.t_blocks_fetched became counts.blocks_fetched).  A block is
+ * counted as fetched by pgstat_count_buffer_read() on every major; taking
+ * one back, for a page handed out and then read again through shared
+ * buffers, needs the field itself.  The counters are this backend's
+ * pending ones, so nothing can have been flushed in between.
+ */
+#include "executor/instrument.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#if PG_VERSION_NUM >= 160000
+#define asyncscan_pgstat_uncount_buffer_read(rel) \
+	do { \
+		if ((rel)->pgstat_info != NULL) \
+			(rel)->pgstat_info->counts.blocks_fetched--; \
+	} while (0)
+#else
+#define asyncscan_pgstat_uncount_buffer_read(rel) \
+	do { \
+		if ((rel)->pgstat_info != NULL) \
+			(rel)->pgstat_info->t_counts.t_blocks_fetched--; \
+	} while (0)
+#endif
+
+/*
+ * PostgreSQL 16 added pg_stat_io.  16 and 17 count reads there in blocks
+ * (op_bytes = BLCKSZ): ReadBuffer counts one per block it reads.  18 counts
+ * one operation per IO, with its bytes (AsyncReadBuffers); its read time is
+ * the time spent starting IOs plus the time waited for them.  On 16 and
+ * later, pgstat_count_io_op_time() also adds the time to pg_stat_database
+ * (blk_read_time) and to pgBufferUsage (blk_read_time on 16,
+ * shared_blk_read_time from 17); 16 and 17 test track_io_timing in it, 18
+ * a start time that is not zero.  15 has no pg_stat_io: the time goes to
+ * pg_stat_database and pgBufferUsage.blk_read_time as ReadBuffer_common
+ * adds it.
+ *
+ * asyncscan_pgstat_count_io_read(bulkread, nblocks): one read of nblocks
+ * blocks of a permanent relation, in the bulk-read context or the normal
+ * one.  asyncscan_pgstat_count_io_read_time(bulkread, start): read time
+ * from start (taken with track_io_timing on) until now.
+ */
+#if PG_VERSION_NUM >= 160000
+#define asyncscan_io_context(bulkread) \
+	((bulkread) ? IOCONTEXT_BULKREAD : IOCONTEXT_NORMAL)
+#endif
+#if PG_VERSION_NUM >= 180000
+#define asyncscan_pgstat_count_io_read(bulkread, nblocks) \
+	pgstat_count_io_op(IOOBJECT_RELATION, asyncscan_io_context(bulkread), \
+					   IOOP_READ, 1, (uint64) (nblocks) * BLCKSZ)
+#define asyncscan_pgstat_count_io_read_time(bulkread, start) \
+	pgstat_count_io_op_time(IOOBJECT_RELATION, asyncscan_io_context(bulkread), \
+							IOOP_READ, (start), 0, 0)
+#elif PG_VERSION_NUM >= 160000
+#define asyncscan_pgstat_count_io_read(bulkread, nblocks) \
+	pgstat_count_io_op_n(IOOBJECT_RELATION, asyncscan_io_context(bulkread), \
+						 IOOP_READ, (nblocks))
+#define asyncscan_pgstat_count_io_read_time(bulkread, start) \
+	pgstat_count_io_op_time(IOOBJECT_RELATION, asyncscan_io_context(bulkread), \
+							IOOP_READ, (start), 0)
+#else
+#define asyncscan_pgstat_count_io_read(bulkread, nblocks) \
+	((void) (bulkread), (void) (nblocks))
+static inline void
+asyncscan_pgstat_count_io_read_time(bool bulkread, instr_time start)
+{
+	instr_time	io_time;
+
+	INSTR_TIME_SET_CURRENT(io_time);
+	INSTR_TIME_SUBTRACT(io_time, start);
+	pgstat_count_buffer_read_time(INSTR_TIME_GET_MICROSEC(io_time));
+	INSTR_TIME_ADD(pgBufferUsage.blk_read_time, io_time);
+}
+#endif
+
 #endif							/* ASYNCSCAN_COMPAT_H */

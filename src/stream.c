@@ -67,6 +67,7 @@
 #include "utils/snapmgr.h"
 
 #include "compat.h"
+#include "pgstats.h"
 #include "stats.h"
 #include "storage_hooks.h"
 #include "stream.h"
@@ -561,6 +562,9 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 	if (read->state == ASYNCSCAN_READ_FAILED)
 		report_failed_read(stream, read);
 	Assert(read->state == ASYNCSCAN_READ_DONE);
+	/* PostgreSQL's statistics: a read the scan uses is an IO */
+	if (blkno == read->first_block)
+		asyncscan_pgstat_direct_read(stream->strategy != NULL, read->nblocks);
 
 	copy = (Page) (read->target + (Size) (blkno - read->first_block) * BLCKSZ);
 	check = check_direct_page(stream, copy, blkno, entry->all_visible,
@@ -577,6 +581,8 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 	{
 		case DIRECT_ALL_VISIBLE:
 			stream->stats->pages_direct++;
+			/* PostgreSQL's statistics: a block read from storage */
+			asyncscan_pgstat_direct_page(stream->rel);
 			page->page = copy;
 			page->buffer = InvalidBuffer;
 			page->all_visible = true;
@@ -584,6 +590,8 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 		case DIRECT_CHECK_TUPLES:
 			stream->stats->pages_direct++;
 			stream->stats->pages_direct_checked++;
+			/* PostgreSQL's statistics: a block read from storage */
+			asyncscan_pgstat_direct_page(stream->rel);
 			page->page = copy;
 			page->buffer = InvalidBuffer;
 			page->all_visible = false;
@@ -641,6 +649,8 @@ wait_for_read(AsyncScanStream *stream, AsyncScanRead *read)
 	stream->io.ops->wait_read(&stream->io, read);
 	INSTR_TIME_SET_CURRENT(end);
 	INSTR_TIME_ACCUM_DIFF(stream->stats->wait_time, end, start);
+	/* PostgreSQL's statistics: read time, with track_io_timing */
+	asyncscan_pgstat_io_end(stream->strategy != NULL, start);
 	return true;
 }
 
@@ -660,6 +670,8 @@ asyncscan_stream_reread_buffered(AsyncScanStream *stream, AsyncScanPage *page)
 	stream->stats->pages_direct--;
 	stream->stats->pages_direct_checked--;
 	stream->stats->rejected_undecided++;
+	/* PostgreSQL's statistics: the buffered read below counts the page */
+	asyncscan_pgstat_direct_page_reread(stream->rel);
 	if (++stream->undecided_run >= UNDECIDED_RUN_PAGES)
 		stream->checked_allowed = false;
 	(void) read_buffered(stream, page->blkno, InvalidBuffer, page);
@@ -1064,6 +1076,7 @@ static void
 stage_forming_read(AsyncScanStream *stream)
 {
 	AsyncScanRead *read = &stream->reads[stream->forming];
+	instr_time	io_start;
 
 	Assert(read->state == ASYNCSCAN_READ_IDLE);
 	Assert(read->length == (size_t) read->nblocks * BLCKSZ);
@@ -1078,7 +1091,10 @@ stage_forming_read(AsyncScanStream *stream)
 									 read->nblocks,
 									 &stream->generations[(read - stream->reads) *
 														  stream->combine_limit]);
+	/* PostgreSQL's statistics: starting a read is read time */
+	io_start = asyncscan_pgstat_io_start();
 	stream->io.ops->start_read(&stream->io, read);
+	asyncscan_pgstat_io_end(stream->strategy != NULL, io_start);
 	Assert(read->state != ASYNCSCAN_READ_IDLE);
 
 	stream->stats->reads++;
@@ -1094,7 +1110,11 @@ stage_forming_read(AsyncScanStream *stream)
 static void
 submit_staged(AsyncScanStream *stream)
 {
+	/* PostgreSQL's statistics: submitting may read (track_io_timing) */
+	instr_time	io_start = asyncscan_pgstat_io_start();
+
 	stream->io.ops->submit(&stream->io);
+	asyncscan_pgstat_io_end(stream->strategy != NULL, io_start);
 	Assert(stream->io.nstaged == 0);
 
 	stream->stats->submits++;

@@ -86,7 +86,7 @@ if [ "$PATCHED" = 1 ]; then
 fi
 STAMP=$PREFIX/.built
 SRCLIST=/etc/apt/sources.list.d/pg_asyncscan-src.sources
-CONTRIB=(pg_buffercache pg_visibility pg_prewarm)
+CONTRIB=(pg_buffercache pg_visibility pg_prewarm pg_stat_statements)
 
 # --with-liburing exists from PostgreSQL 18 on (its own AIO); older majors
 # do not know it, and our extension links liburing itself.
