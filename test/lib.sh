@@ -310,7 +310,7 @@ asyncscan_copy_tree()
 	tar -C "$src" -cf - \
 		--exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
 		--exclude=./results --exclude=./tmp_check --exclude=./log \
-		--exclude=./test/output_iso --exclude=./output_iso \
+		--exclude=./test/isolation/output --exclude=./output_iso \
 		--exclude=./regression.diffs --exclude=./regression.out \
 		--exclude=./bench/results \
 		. | tar -C "$dst" -xf -
@@ -323,7 +323,7 @@ asyncscan_build_install()
 {
 	local dir=$1
 	asyncscan_log "build ($dir)"
-	asyncscan_as_pg make -C "$dir" -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" ||
+	asyncscan_as_pg make -C "$dir" -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" COPT=-Werror ||
 		asyncscan_die "build failed"
 	asyncscan_log "install into $("$PG_CONFIG" --pkglibdir)"
 	make -C "$dir" -s install PG_CONFIG="$PG_CONFIG" >/dev/null ||

@@ -31,7 +31,7 @@
 # installs it, starts a throwaway cluster (data checksums, Unix socket only)
 # as the postgres user, and runs against it
 #   1. the pg_regress tests       (sql/, expected/)
-#   2. the isolation tests        (test/specs, test/expected)
+#   2. the isolation tests        (test/isolation)
 #   3. the TAP tests              (test/t; they start their own clusters)
 #   4. the large regression tests (make installcheck-large), unless --quick
 # and, for the system's own major only (15; once per run, after its other
@@ -413,8 +413,7 @@ print_failure_details()
 			fi
 			;;
 		isolation)
-			for f in "$SRC/test/output_iso/regression.diffs" \
-				"$SRC/output_iso/regression.diffs"; do
+			for f in "$SRC/test/isolation/output/regression.diffs"; do
 				if [ -s "$f" ]; then
 					echo "----- $f -----"
 					head -n 1000 "$f"

@@ -6,7 +6,7 @@
 #	  is half-way through its table, for every IO method (sync, io_uring,
 #	  worker) with direct_io off and on.
 #
-# test/specs/concurrent_writers.spec covers the races with the default IO
+# test/isolation/specs/concurrent_writers.spec covers the races with the default IO
 # method; here the same kind of race runs for each of the 6 combinations,
 # once on an all-visible table (the scan reads most blocks directly) and
 # once before any VACUUM (no visibility map: the scan reads through shared
