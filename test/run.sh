@@ -64,8 +64,10 @@
 #
 # Environment: KEEP=1 keeps the work directories; PORT (default 54321) is
 # the first port tried for the cluster; SUITE_TIMEOUT (seconds, default
-# 900) bounds each suite; ASYNCSCAN_SOAK_SECONDS bounds the randomised soak
-# (test/t/071_soak.pl, default 120).  ASYNCSCAN_RESULTS_FILE (set by the
+# 900) bounds each suite; ASYNCSCAN_SOAK_SECONDS, ASYNCSCAN_WORKER_EXITS_SECONDS
+# and ASYNCSCAN_TORN_SECONDS bound the time-bounded TAP tests (071_soak.pl,
+# 022_worker_exits.pl, 081_torn_reads.pl; default 120, 40 and 15 s on stock
+# 15, 30, 20 and 10 s on the other majors: set_test_durations).  ASYNCSCAN_RESULTS_FILE (set by the
 # run that starts this one inside a chroot): where to write the results for
 # it.
 
@@ -959,6 +961,7 @@ run_major_in_chroot()
 	envs=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
 		KEEP="$KEEP" SUITE_TIMEOUT="$SUITE_TIMEOUT" ASYNCSCAN_RESULTS_FILE=/tmp/results)
 	for var in TERM CI PORT ASYNCSCAN_SOAK_SECONDS ASYNCSCAN_SOAK_SEED PG_TEST_SEED \
+		ASYNCSCAN_WORKER_EXITS_SECONDS ASYNCSCAN_TORN_SECONDS \
 		PG_TEST_EXTRA PG_TEST_TIMEOUT_DEFAULT; do
 		[ -n "${!var+set}" ] && envs+=("$var=${!var}")
 	done
@@ -1048,8 +1051,30 @@ wait_for_preparation()
 	rm -f "$log"
 }
 
+# set_test_durations MAJOR -- how long the time-bounded TAP tests run: the
+# randomised soak (071), the exits under the worker method (022) and the
+# torn-read race (081).  Stock PostgreSQL 15, the primary target, gets
+# their full length; the other majors, which run the same code through
+# the same tests, a shorter one, so that a run of all of them stays well
+# within CI's time.  Whatever the environment sets wins.
+set_test_durations()
+{
+	local soak=120 exits=40 torn=15
+	if [ "$1" != 15 ]; then
+		soak=30 exits=20 torn=10
+	fi
+	export ASYNCSCAN_SOAK_SECONDS=${USER_SOAK_SECONDS:-$soak}
+	export ASYNCSCAN_WORKER_EXITS_SECONDS=${USER_WORKER_EXITS_SECONDS:-$exits}
+	export ASYNCSCAN_TORN_SECONDS=${USER_TORN_SECONDS:-$torn}
+}
+USER_SOAK_SECONDS=${ASYNCSCAN_SOAK_SECONDS:-}
+USER_WORKER_EXITS_SECONDS=${ASYNCSCAN_WORKER_EXITS_SECONDS:-}
+USER_TORN_SECONDS=${ASYNCSCAN_TORN_SECONDS:-}
+
 start_preparations
 for major in $MAJORS; do
+	# inside a chroot the outer run has set them already
+	[ -n "$RESULTS_FILE" ] || set_test_durations "$major"
 	run_major "$major"
 done
 
