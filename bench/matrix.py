@@ -1416,13 +1416,25 @@ class Bench:
             # every block into shared buffers, then one scan with the
             # configuration (its result checked too); all of the table must
             # still be there
-            out = cl.psql(f"SELECT pg_prewarm('{rel}');\n{sql};\n{self.sb_sql(rel)};", db,
-                          cfg["gucs"]).splitlines()
-            self.check_psql_result(out[-2], g, cfg["cluster"], cid)
-            sb = int(out[-1])
-            if pages and sb < pages * 0.99:
-                raise RuntimeError(f"{db}.{rel}: only {sb} of {pages} pages stay in shared "
-                                   "buffers: the hot table does not fit")
+            # still be there.  The hot table of an earlier group, scanned
+            # many times, holds shared buffers with high usage counts that
+            # the clock sweep evicts only after this table's fresh pages:
+            # when the table does not stay, restart (empty shared buffers)
+            # and try once more.
+            for hot_try in range(2):
+                out = cl.psql(f"SELECT pg_prewarm('{rel}');\n{sql};\n{self.sb_sql(rel)};", db,
+                              cfg["gucs"]).splitlines()
+                self.check_psql_result(out[-2], g, cfg["cluster"], cid)
+                sb = int(out[-1])
+                if not pages or sb >= pages * 0.99:
+                    break
+                if hot_try == 1:
+                    raise RuntimeError(f"{db}.{rel}: only {sb} of {pages} pages stay in shared "
+                                       "buffers: the hot table does not fit")
+                log(f"    ({sb} of the table's {pages} pages stayed in shared buffers: restart)")
+                cl.stop()
+                cl.start(cfg["start"])
+                cl.psql(f"EXPLAIN {sql}", db, cfg["gucs"])
         disturbed = 0
         warm_lost = False
         for attempt in range(4):
