@@ -14,6 +14,7 @@ OBJS = \
 	src/storage_hooks.o \
 	src/compat.o \
 	src/io.o \
+	src/io_method.o \
 	src/io_sync.o \
 	src/io_worker.o
 

@@ -77,18 +77,12 @@ typedef struct AsyncSeqScanState
 									 * pending, else NULL */
 } AsyncSeqScanState;
 
-/* GUC variables, defined in planner.c */
-extern bool asyncscan_enabled;
-extern int	asyncscan_min_relation_size;
-
 extern const CustomScanMethods asyncscan_scan_methods;
 
 extern void asyncscan_planner_init(void);
-extern void asyncscan_exec_init(void);
 extern Node *asyncscan_create_scan_state(CustomScan *cscan);
 extern void asyncscan_explain(CustomScanState *node, List *ancestors,
 							  ExplainState *es);
-extern bool asyncscan_is_scan_state(PlanState *ps);
 extern void asyncscan_explain_init(void);
 
 #endif							/* ASYNCSCAN_H */

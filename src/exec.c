@@ -43,6 +43,7 @@
 
 #include "asyncscan.h"
 #include "compat.h"
+#include "io_method.h"
 #include "stats.h"
 #include "visibility.h"
 
@@ -91,12 +92,6 @@ static const CustomExecMethods asyncscan_exec_methods = {
 #define PARALLEL_RAMPDOWN_CHUNKS	64
 #define PARALLEL_MAX_CHUNK_SIZE		8192
 
-void
-asyncscan_exec_init(void)
-{
-	/* nothing process-wide yet; IO methods with backend state hook in here */
-}
-
 Node *
 asyncscan_create_scan_state(CustomScan *cscan)
 {
@@ -121,7 +116,7 @@ asyncscan_begin(CustomScanState *node, EState *estate, int eflags)
 	Assert(TTS_IS_HEAPTUPLE(node->ss.ss_ScanTupleSlot));
 
 	/* the method is fixed for the life of the node, rescans included */
-	state->io_method_requested = asyncscan_io_method;
+	state->io_method_requested = asyncscan_io_method_setting();
 	state->io_method = asyncscan_resolve_io_method(state->io_method_requested,
 												   &state->fallback_reason);
 	state->stats.io_method = state->io_method;
@@ -132,14 +127,6 @@ asyncscan_begin(CustomScanState *node, EState *estate, int eflags)
 	state->finished = false;
 	state->have_page = false;
 	state->tuple.t_tableOid = RelationGetRelid(node->ss.ss_currentRelation);
-}
-
-/* Is this plan state an AsyncSeqScan node? */
-bool
-asyncscan_is_scan_state(PlanState *ps)
-{
-	return IsA(ps, CustomScanState) &&
-		((CustomScanState *) ps)->methods == &asyncscan_exec_methods;
 }
 
 static TupleTableSlot *

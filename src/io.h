@@ -7,8 +7,13 @@
  * how.  Every method implements the same small set of callbacks, modelled
  * on PostgreSQL 18's IoMethodOps: stage a read, submit the staged batch,
  * wait for one read, and drain everything an owner still has in flight.
- * Adding a method is one new io_<name>.c file plus one line in the
- * registry in pg_asyncscan.c.
+ * This header is all a method sees of the rest of pg_asyncscan: methods
+ * depend on nothing above them, and are chosen through the registry
+ * (io_method.c).  Adding a method is one new io_<name>.c file; in the
+ * registry, its value in AsyncScanIoMethod (io_method.h) and its line in
+ * both the ops table and the GUC's options (io_method.c, which checks
+ * that the two agree); its ops table's declaration below; and its object
+ * in the Makefile.
  *
  * A read is always one contiguous range of one segment file into one
  * contiguous, scan-private target.  With pg_asyncscan.direct_io the read
@@ -142,16 +147,7 @@ typedef struct AsyncScanIo
 	uint64		inline_reads;
 } AsyncScanIo;
 
-/* Registry of methods, indexed by the pg_asyncscan.io_method enum. */
-typedef enum AsyncScanIoMethod
-{
-	ASYNCSCAN_IO_SYNC = 0,
-	ASYNCSCAN_IO_URING,
-	ASYNCSCAN_IO_WORKER
-} AsyncScanIoMethod;
-
-extern int	asyncscan_io_method;
-
+/* helpers for the methods (io.c) */
 extern void asyncscan_read_advise(AsyncScanRead *read);
 extern bool asyncscan_read_from_page_cache(AsyncScanRead *read);
 extern bool asyncscan_read_is_cached(AsyncScanRead *read);
@@ -159,21 +155,11 @@ extern void asyncscan_read_sync(AsyncScanRead *read);
 extern int	asyncscan_pread_rest(int fd, char *target, size_t length,
 								 off_t offset, size_t *transferred);
 
+/* the ops table of each method, for the registry (io_method.c) */
 extern const IoMethodOps asyncscan_io_sync_ops;
-extern const IoMethodOps *asyncscan_io_method_ops(int method);
-extern const IoMethodOps *asyncscan_io_method_ops_or_null(int method);
-extern int	asyncscan_io_method_count(void);
-extern int	asyncscan_resolve_io_method(int requested, const char **fallback_reason);
-
 extern const IoMethodOps asyncscan_io_worker_ops;
-extern bool asyncscan_worker_available(void);
-extern void asyncscan_worker_init(void);
-
 #ifdef ASYNCSCAN_HAVE_LIBURING
 extern const IoMethodOps asyncscan_io_uring_ops;
-extern bool asyncscan_uring_available(int *err);
-extern bool asyncscan_uring_probe(int *err);
-extern const char *asyncscan_uring_refusal_hint(int err);
 #endif
 
 #endif							/* ASYNCSCAN_IO_H */

@@ -44,7 +44,7 @@
 #include "storage/ipc.h"
 #include "utils/wait_event.h"
 
-#include "io.h"
+#include "io_uring.h"
 
 /* Submission queue entries; io_depth's maximum, so one scan's batch fits */
 #define URING_ENTRIES	128

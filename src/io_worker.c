@@ -86,8 +86,7 @@
 #include "utils/wait_event.h"
 
 #include "compat.h"
-#include "io.h"
-#include "shmem.h"
+#include "io_worker.h"
 
 /* Blocks per arena slot, the largest read this method takes */
 #define WORKER_SLOT_BLOCKS		16

@@ -75,12 +75,12 @@
 #include "utils/rel.h"
 
 #include "compat.h"
-#include "io.h"
+#include "io_method.h"
 #include "stats.h"
 #include "storage_hooks.h"
 
 /* GUC variables */
-bool		asyncscan_storage_hooks = true;
+static bool asyncscan_storage_hooks = true;
 
 #ifdef ASYNCSCAN_HAVE_SMGR_WRAPPER
 
@@ -483,11 +483,11 @@ staging_begin(void)
 											ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(staging.cxt);
 
-	staging.io_method = asyncscan_resolve_io_method(asyncscan_io_method,
+	staging.io_method = asyncscan_resolve_io_method(asyncscan_io_method_setting(),
 													&fallback_reason);
 	memset(&staging.io, 0, sizeof(AsyncScanIo));
 	staging.io.ops = asyncscan_io_method_ops(staging.io_method);
-	staging.combine_limit = Min(asyncscan_io_combine_limit, STAGING_MAX_COMBINE);
+	staging.combine_limit = Min(asyncscan_io_combine_limit(), STAGING_MAX_COMBINE);
 	if (staging.io.ops->max_read_blocks > 0)
 		staging.combine_limit = Min(staging.combine_limit,
 									staging.io.ops->max_read_blocks);

@@ -67,6 +67,7 @@
 #include "utils/snapmgr.h"
 
 #include "compat.h"
+#include "io_method.h"
 #include "pgstats.h"
 #include "stats.h"
 #include "storage_hooks.h"
@@ -220,10 +221,9 @@ struct AsyncScanStream
 };
 
 /* GUC variables */
-int			asyncscan_io_depth = 64;
-int			asyncscan_io_combine_limit = 16;
-bool		asyncscan_direct_reads = true;
-bool		asyncscan_direct_io = false;
+static int	asyncscan_io_depth = 64;
+static bool asyncscan_direct_reads = true;
+static bool asyncscan_direct_io = false;
 
 static void stream_drain_callback(void *arg);
 static void look_ahead(AsyncScanStream *stream);
@@ -274,16 +274,6 @@ asyncscan_stream_init(void)
 							64, 1, ASYNCSCAN_MAX_IO_DEPTH,
 							PGC_USERSET,
 							0,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pg_asyncscan.io_combine_limit",
-							"Largest single read, in blocks.",
-							"Adjacent blocks read by the direct path are combined "
-							"into one read of at most this size.",
-							&asyncscan_io_combine_limit,
-							16, 1, ASYNCSCAN_MAX_COMBINE,
-							PGC_USERSET,
-							GUC_UNIT_BLOCKS,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("pg_asyncscan.direct_reads",
@@ -390,7 +380,7 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 	stream->checked_allowed = stream->direct_allowed;
 	stream->io.ops = asyncscan_io_method_ops(io_method);
 	stream->io_depth = asyncscan_io_depth;
-	stream->combine_limit = asyncscan_io_combine_limit;
+	stream->combine_limit = asyncscan_io_combine_limit();
 	if (stream->io.ops->max_read_blocks > 0)
 		stream->combine_limit = Min(stream->combine_limit,
 									stream->io.ops->max_read_blocks);
@@ -1428,38 +1418,4 @@ report_failed_read(AsyncScanStream *stream, AsyncScanRead *read)
 					read->transferred, read->length),
 			 errdetail("The read was issued by pg_asyncscan.io_method \"%s\".",
 					   stream->io.ops->name)));
-}
-
-/*
- * Add one set of counters to another (parallel participants, statement
- * totals).  Maxima are maxima; the method is the first one's.
- */
-void
-asyncscan_stats_add(AsyncScanStats *total, const AsyncScanStats *stats)
-{
-	total->direct_io |= stats->direct_io;
-	total->pages_direct += stats->pages_direct;
-	total->pages_direct_checked += stats->pages_direct_checked;
-	total->pages_hit += stats->pages_hit;
-	total->pages_read += stats->pages_read;
-	total->rejected_in_buffers += stats->rejected_in_buffers;
-	total->rejected_not_all_visible += stats->rejected_not_all_visible;
-	total->rejected_bad_page += stats->rejected_bad_page;
-	total->rejected_undecided += stats->rejected_undecided;
-	total->rejected_written += stats->rejected_written;
-	total->reads += stats->reads;
-	total->read_bytes += stats->read_bytes;
-	total->cached_bytes += stats->cached_bytes;
-	total->advised_blocks += stats->advised_blocks;
-	total->inflight_sum += stats->inflight_sum;
-	total->submits += stats->submits;
-	total->inflight_max = Max(total->inflight_max, stats->inflight_max);
-	total->distance_max = Max(total->distance_max, stats->distance_max);
-	total->waits += stats->waits;
-	total->inline_reads += stats->inline_reads;
-	total->time_waits |= stats->time_waits;
-	INSTR_TIME_ADD(total->wait_time, stats->wait_time);
-	total->storage_hooks |= stats->storage_hooks;
-	total->staged_blocks += stats->staged_blocks;
-	total->staged_used += stats->staged_used;
 }
