@@ -9,6 +9,7 @@ OBJS = \
 	src/stream.o \
 	src/pgstats.o \
 	src/visibility.o \
+	src/parallel_chunks.o \
 	src/shmem.o \
 	src/stats.o \
 	src/storage_hooks.o \

@@ -18,6 +18,7 @@
 #include "access/htup_details.h"
 #include "port/atomics.h"
 
+#include "parallel_chunks.h"
 #include "stream.h"
 
 /* The name EXPLAIN shows: Custom Scan (AsyncSeqScan) */
@@ -25,25 +26,16 @@
 
 /*
  * Shared state of a parallel AsyncSeqScan, in the query's DSM segment: the
- * block allocator all participants claim chunks from, and a place where
- * each worker leaves its IO counters for the leader's EXPLAIN.
+ * block allocator all participants claim chunks from (parallel_chunks.c),
+ * and a place where each worker leaves its IO counters for the leader's
+ * EXPLAIN.
  */
 typedef struct AsyncScanParallelShared
 {
-	BlockNumber nblocks;		/* blocks to scan, fixed by the leader */
-	pg_atomic_uint64 nallocated;	/* blocks handed out so far */
+	AsyncScanChunkAllocator blocks;
 	int			nworkers;		/* entries of worker_stats */
 	AsyncScanStats worker_stats[FLEXIBLE_ARRAY_MEMBER];
 } AsyncScanParallelShared;
-
-/* One participant's view of the allocator: its current chunk. */
-typedef struct AsyncScanChunk
-{
-	AsyncScanParallelShared *shared;
-	BlockNumber next;			/* next block of the current chunk */
-	BlockNumber remaining;		/* blocks left in it */
-	BlockNumber chunk_size;		/* size of the next chunk to claim */
-} AsyncScanChunk;
 
 /* Execution state of one AsyncSeqScan node. */
 typedef struct AsyncSeqScanState

@@ -646,7 +646,7 @@ wait_for_read(AsyncScanStream *stream, AsyncScanRead *read)
 
 /*
  * The consumer could not judge the tuples of a private copy that is not
- * all-visible (asyncscan_visible_checked() said "undecided"): hand out the
+ * all-visible (visibility.c found it "undecided"): hand out the
  * same block again, through shared buffers.  After several such pages in a
  * row, pages that are not all-visible are no longer read privately.
  */
