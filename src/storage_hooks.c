@@ -186,6 +186,9 @@ static bool callbacks_registered = false;
 static bool exit_callback_registered = false;
 
 static void staging_reset(void);
+static bool reserve_read(int *first, int *reserve);
+static StagedRead *new_staged_read(const RelFileNode *rnode, int file,
+								   BlockNumber blkno, int first, int reserve);
 
 /* ---------------------------------------------------------------------
  * Write generations
@@ -720,10 +723,9 @@ staging_start(SMgrRelation reln, BlockNumber blkno)
 {
 	const RelFileNode *rnode = &reln->smgr_rnode.node;
 	StagedBlockKey key;
-	StagedRead *sr = NULL;
 	int			file;
 	int			reserve;
-	int			first = -1;
+	int			first;
 
 	staging_begin();
 
@@ -752,23 +754,57 @@ staging_start(SMgrRelation reln, BlockNumber blkno)
 	file = staging_file(rnode, blkno / RELSEG_SIZE);
 	if (file < 0)
 		return false;
-	reserve = staging.batch_depth > 0 ? staging.combine_limit : 1;
+	if (!reserve_read(&first, &reserve))
+		return false;
+	add_block(new_staged_read(rnode, file, blkno, first, reserve), blkno);
+
+	/* outside a batch, the read starts now */
+	if (staging.batch_depth == 0)
+	{
+		issue_forming();
+		submit_staged();
+	}
+	return true;
+}
+
+/*
+ * Room for a new staged read: a free read slot and, from the arena, as
+ * many blocks as one read combines inside a batch of the stream's
+ * prefetches (else, or if that much is not free, one).  Outside a batch
+ * the oldest read is reclaimed to make room.  False if there is none.
+ */
+static bool
+reserve_read(int *first, int *reserve)
+{
+	*reserve = staging.batch_depth > 0 ? staging.combine_limit : 1;
 	for (;;)
 	{
 		if (staging.nreads < STAGING_MAX_READS)
 		{
-			first = arena_take(reserve);
-			if (first < 0 && reserve > 1)
+			*first = arena_take(*reserve);
+			if (*first < 0 && *reserve > 1)
 			{
-				reserve = 1;
-				first = arena_take(reserve);
+				*reserve = 1;
+				*first = arena_take(*reserve);
 			}
-			if (first >= 0)
-				break;
+			if (*first >= 0)
+				return true;
 		}
 		if (staging.batch_depth > 0 || !reclaim_oldest())
 			return false;
 	}
+}
+
+/*
+ * A new forming read of blkno, into the arena blocks reserve_read gave
+ * (first, reserve), through staging file slot file.
+ */
+static StagedRead *
+new_staged_read(const RelFileNode *rnode, int file, BlockNumber blkno,
+				int first, int reserve)
+{
+	StagedRead *sr = NULL;
+
 	for (int i = 0; i < STAGING_MAX_READS; i++)
 	{
 		if (staging.reads[i].status == STAGED_FREE)
@@ -799,15 +835,7 @@ staging_start(SMgrRelation reln, BlockNumber blkno)
 	staging.files[file].nreads++;
 	staging.nreads++;
 	staging.forming = sr - staging.reads;
-	add_block(sr, blkno);
-
-	/* outside a batch, the read starts now */
-	if (staging.batch_depth == 0)
-	{
-		issue_forming();
-		submit_staged();
-	}
-	return true;
+	return sr;
 }
 
 /*
