@@ -40,6 +40,9 @@
 #define ASYNCSCAN_MAX_COMBINE		64
 #define ASYNCSCAN_MAX_READ_BYTES	(ASYNCSCAN_MAX_COMBINE * BLCKSZ)
 
+StaticAssertDecl(ASYNCSCAN_MAX_COMBINE <= 64,
+				 "AsyncScanRead.checksums_verified has a bit for every block of a read");
+
 /* Life cycle of one read request. */
 typedef enum AsyncScanReadState
 {

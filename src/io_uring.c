@@ -49,6 +49,9 @@
 /* Submission queue entries; io_depth's maximum, so one scan's batch fits */
 #define URING_ENTRIES	128
 
+StaticAssertDecl(URING_ENTRIES >= ASYNCSCAN_MAX_IO_DEPTH,
+				 "one scan's batch of reads fits in the submission queue");
+
 typedef enum RingState
 {
 	RING_UNTRIED = 0,

@@ -105,6 +105,11 @@ typedef struct WriteGenerations
 #define STAGING_MAX_FILES		8
 #define STAGING_IO_ALIGN		4096
 
+StaticAssertDecl(STAGING_MAX_COMBINE <= ASYNCSCAN_MAX_COMBINE,
+				 "a staged read is a read an IO method takes");
+StaticAssertDecl(STAGING_MAX_COMBINE <= STAGING_ARENA_BLOCKS,
+				 "the arena holds a read of full size");
+
 typedef struct StagedBlockKey
 {
 	RelFileNode rnode;

@@ -77,6 +77,9 @@
 /* Alignment of read targets: enough for O_DIRECT on any common device */
 #define ASYNCSCAN_IO_ALIGN			4096
 
+StaticAssertDecl(ASYNCSCAN_MAX_IO_DEPTH <= PG_INT16_MAX,
+				 "StreamEntry.read_index holds every read slot");
+
 /* How a block in the window will be handed out */
 typedef enum StreamEntryKind
 {
