@@ -9,11 +9,13 @@ OBJS = \
 	src/stream.o \
 	src/pgstats.o \
 	src/visibility.o \
+	src/parallel_chunks.o \
 	src/shmem.o \
 	src/stats.o \
 	src/storage_hooks.o \
 	src/compat.o \
 	src/io.o \
+	src/io_method.o \
 	src/io_sync.o \
 	src/io_worker.o
 

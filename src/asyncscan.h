@@ -18,6 +18,7 @@
 #include "access/htup_details.h"
 #include "port/atomics.h"
 
+#include "parallel_chunks.h"
 #include "stream.h"
 
 /* The name EXPLAIN shows: Custom Scan (AsyncSeqScan) */
@@ -25,25 +26,16 @@
 
 /*
  * Shared state of a parallel AsyncSeqScan, in the query's DSM segment: the
- * block allocator all participants claim chunks from, and a place where
- * each worker leaves its IO counters for the leader's EXPLAIN.
+ * block allocator all participants claim chunks from (parallel_chunks.c),
+ * and a place where each worker leaves its IO counters for the leader's
+ * EXPLAIN.
  */
 typedef struct AsyncScanParallelShared
 {
-	BlockNumber nblocks;		/* blocks to scan, fixed by the leader */
-	pg_atomic_uint64 nallocated;	/* blocks handed out so far */
+	AsyncScanChunkAllocator blocks;
 	int			nworkers;		/* entries of worker_stats */
 	AsyncScanStats worker_stats[FLEXIBLE_ARRAY_MEMBER];
 } AsyncScanParallelShared;
-
-/* One participant's view of the allocator: its current chunk. */
-typedef struct AsyncScanChunk
-{
-	AsyncScanParallelShared *shared;
-	BlockNumber next;			/* next block of the current chunk */
-	BlockNumber remaining;		/* blocks left in it */
-	BlockNumber chunk_size;		/* size of the next chunk to claim */
-} AsyncScanChunk;
 
 /* Execution state of one AsyncSeqScan node. */
 typedef struct AsyncSeqScanState
@@ -77,18 +69,12 @@ typedef struct AsyncSeqScanState
 									 * pending, else NULL */
 } AsyncSeqScanState;
 
-/* GUC variables, defined in planner.c */
-extern bool asyncscan_enabled;
-extern int	asyncscan_min_relation_size;
-
 extern const CustomScanMethods asyncscan_scan_methods;
 
 extern void asyncscan_planner_init(void);
-extern void asyncscan_exec_init(void);
 extern Node *asyncscan_create_scan_state(CustomScan *cscan);
 extern void asyncscan_explain(CustomScanState *node, List *ancestors,
 							  ExplainState *es);
-extern bool asyncscan_is_scan_state(PlanState *ps);
 extern void asyncscan_explain_init(void);
 
 #endif							/* ASYNCSCAN_H */

@@ -190,17 +190,11 @@ extern void asyncscan_standard_explain_one_query(Query *query,
 /*
  * PostgreSQL 18 lets extensions add EXPLAIN options
  * (RegisterExtensionExplainOption): our counters show under
- * EXPLAIN (ANALYZE, ASYNCIO) there, and under ANALYZE alone before 18.
+ * EXPLAIN (ANALYZE, ASYNCIO) there, and under ANALYZE alone before 18
+ * (explain.c).
  */
 #if PG_VERSION_NUM >= 180000
 #define ASYNCSCAN_HAVE_EXPLAIN_OPTIONS 1
-extern void asyncscan_explain_option_init(void);
-extern bool asyncscan_explain_asyncio(ExplainState *es);
-#define asyncscan_explain_shows_io(es) \
-	((es)->analyze && asyncscan_explain_asyncio(es))
-#else
-#define asyncscan_explain_option_init()	((void) 0)
-#define asyncscan_explain_shows_io(es)	((es)->analyze)
 #endif
 
 /*

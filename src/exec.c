@@ -5,16 +5,11 @@
  *	  page-at-a-time tuple loop over the pages the read stream hands out.
  *
  * For each page the node collects the offsets of the tuples its snapshot
- * sees, then returns them one by one through ExecScan, which evaluates the
- * quals and the projection.
- *
- *	- A page read by the direct path is all-visible (the stream checked the
- *	  visibility map before and PD_ALL_VISIBLE after the read), so every
- *	  normal line pointer is a visible tuple, as in heapgetpage()'s
- *	  all_visible case.
- *	- A page read through shared buffers gets exactly what heapgetpage()
- *	  does: opportunistic pruning, a share lock, per-tuple visibility and
- *	  serializable conflict checks.
+ * sees (visibility.c, the part of heapgetpage() a Seq Scan leaves to the
+ * table AM), then returns them one by one through ExecScan, which
+ * evaluates the quals and the projection.  A parallel-aware node takes its
+ * blocks from the chunk allocator in the query's DSM (parallel_chunks.c),
+ * and leaves its IO counters there for the leader's EXPLAIN.
  *
  * Tuples are stored in a heap-tuple slot without a buffer pin: the node
  * itself keeps the page (private copy or pinned buffer) until it asks the
@@ -33,7 +28,6 @@
 #include "access/relscan.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
-#include "port/pg_bitutils.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/dsm.h"
@@ -43,6 +37,7 @@
 
 #include "asyncscan.h"
 #include "compat.h"
+#include "io_method.h"
 #include "stats.h"
 #include "visibility.h"
 
@@ -52,8 +47,11 @@ static void asyncscan_end(CustomScanState *node);
 static void asyncscan_rescan(CustomScanState *node);
 static TupleTableSlot *asyncscan_next(ScanState *ss);
 static bool asyncscan_recheck(ScanState *ss, TupleTableSlot *slot);
+static TupleTableSlot *store_next_tuple(AsyncSeqScanState *state,
+										TupleTableSlot *slot);
+static bool next_page(AsyncSeqScanState *state);
+static void start_stream(AsyncSeqScanState *state);
 static void asyncscan_release_page(AsyncSeqScanState *state);
-static void collect_visible_tuples(AsyncSeqScanState *state);
 
 static Size asyncscan_estimate_dsm(CustomScanState *node,
 									ParallelContext *pcxt);
@@ -64,7 +62,6 @@ static void asyncscan_reinitialize_dsm(CustomScanState *node,
 static void asyncscan_initialize_worker(CustomScanState *node,
 										shm_toc *toc, void *coordinate);
 static void asyncscan_shutdown(CustomScanState *node);
-static BlockNumber parallel_source(void *arg);
 static void collect_worker_stats(dsm_segment *seg, Datum arg);
 
 static const CustomExecMethods asyncscan_exec_methods = {
@@ -80,22 +77,6 @@ static const CustomExecMethods asyncscan_exec_methods = {
 	.ShutdownCustomScan = asyncscan_shutdown,
 	.ExplainCustomScan = asyncscan_explain,
 };
-
-/*
- * Parallel scans hand out chunks of consecutive blocks, so each
- * participant's reads still combine: large chunks first, smaller ones near
- * the end so that participants finish together -- the scheme of
- * PostgreSQL's block-based parallel table scans.
- */
-#define PARALLEL_NCHUNKS			2048
-#define PARALLEL_RAMPDOWN_CHUNKS	64
-#define PARALLEL_MAX_CHUNK_SIZE		8192
-
-void
-asyncscan_exec_init(void)
-{
-	/* nothing process-wide yet; IO methods with backend state hook in here */
-}
 
 Node *
 asyncscan_create_scan_state(CustomScan *cscan)
@@ -121,7 +102,7 @@ asyncscan_begin(CustomScanState *node, EState *estate, int eflags)
 	Assert(TTS_IS_HEAPTUPLE(node->ss.ss_ScanTupleSlot));
 
 	/* the method is fixed for the life of the node, rescans included */
-	state->io_method_requested = asyncscan_io_method;
+	state->io_method_requested = asyncscan_io_method_setting();
 	state->io_method = asyncscan_resolve_io_method(state->io_method_requested,
 												   &state->fallback_reason);
 	state->stats.io_method = state->io_method;
@@ -132,14 +113,6 @@ asyncscan_begin(CustomScanState *node, EState *estate, int eflags)
 	state->finished = false;
 	state->have_page = false;
 	state->tuple.t_tableOid = RelationGetRelid(node->ss.ss_currentRelation);
-}
-
-/* Is this plan state an AsyncSeqScan node? */
-bool
-asyncscan_is_scan_state(PlanState *ps)
-{
-	return IsA(ps, CustomScanState) &&
-		((CustomScanState *) ps)->methods == &asyncscan_exec_methods;
 }
 
 static TupleTableSlot *
@@ -158,116 +131,111 @@ asyncscan_next(ScanState *ss)
 {
 	AsyncSeqScanState *state = (AsyncSeqScanState *) ss;
 	TupleTableSlot *slot = ss->ss_ScanTupleSlot;
-	Relation	rel = ss->ss_currentRelation;
 
-	for (;;)
+	while (state->next_tuple >= state->ntuples)
 	{
-		if (state->next_tuple < state->ntuples)
-		{
-			OffsetNumber offnum = state->offsets[state->next_tuple++];
-			Page		page = state->page.page;
-			ItemId		lp = PageGetItemId(page, offnum);
-
-			Assert(state->have_page && ItemIdIsNormal(lp));
-			state->tuple.t_data = (HeapTupleHeader) PageGetItem(page, lp);
-			state->tuple.t_len = ItemIdGetLength(lp);
-			ItemPointerSet(&state->tuple.t_self, state->page.blkno, offnum);
-
-			pgstat_count_heap_getnext(rel);
-			return ExecStoreHeapTuple(&state->tuple, slot, false);
-		}
-
 		/* the slot points into the page: empty it before letting go */
 		ExecClearTuple(slot);
 		asyncscan_release_page(state);
-		if (state->finished)
+		if (state->finished || !next_page(state))
 			return slot;
-
-		if (state->stream == NULL)
-		{
-			EState	   *estate = ss->ps.state;
-			MemoryContext oldcxt;
-
-			/*
-			 * Time the waits as track_io_timing would, or for EXPLAIN
-			 * ANALYZE with TIMING (instrumentation is set up after
-			 * BeginCustomScan, so decide here).
-			 */
-			state->stats.time_waits = track_io_timing ||
-				(ss->ps.instrument != NULL && ss->ps.instrument->need_timer);
-
-			/* what heap_beginscan does for a Seq Scan */
-			pgstat_count_heap_scan(rel);
-			PredicateLockRelation(rel, estate->es_snapshot);
-
-			/* the stream lives as long as the query, or until rescan */
-			oldcxt = MemoryContextSwitchTo(estate->es_query_cxt);
-			if (state->pshared != NULL)
-			{
-				/* a participant of a parallel scan: blocks from the chunks */
-				state->chunk.shared = state->pshared;
-				state->chunk.remaining = 0;
-				state->chunk.chunk_size =
-					Min(pg_nextpower2_32(Max(state->pshared->nblocks /
-											 PARALLEL_NCHUNKS, 1)),
-						PARALLEL_MAX_CHUNK_SIZE);
-				state->stream = asyncscan_stream_begin(rel, estate->es_snapshot,
-													   state->io_method,
-													   &state->stats,
-													   state->pshared->nblocks,
-													   parallel_source,
-													   &state->chunk);
-			}
-			else
-				state->stream = asyncscan_stream_begin(rel, estate->es_snapshot,
-													   state->io_method,
-													   &state->stats,
-													   InvalidBlockNumber,
-													   NULL, NULL);
-			MemoryContextSwitchTo(oldcxt);
-		}
-
-		if (!asyncscan_stream_next(state->stream, &state->page))
-		{
-			/* give back memory and descriptors now, keep the counters */
-			asyncscan_stream_end(state->stream);
-			state->stream = NULL;
-			state->finished = true;
-			return slot;
-		}
-		state->have_page = true;
-		collect_visible_tuples(state);
 	}
+	return store_next_tuple(state, slot);
 }
 
 /*
- * Fill state->offsets with the tuples of the current page that the
- * snapshot sees (visibility.c).  A private copy whose tuples cannot all be
- * judged from their headers is read again through shared buffers.
+ * Store the next visible tuple of the current page in the scan slot,
+ * pointing into the page (no buffer pin: the node holds the page).
+ */
+static TupleTableSlot *
+store_next_tuple(AsyncSeqScanState *state, TupleTableSlot *slot)
+{
+	OffsetNumber offnum = state->offsets[state->next_tuple++];
+	Page		page = state->page.page;
+	ItemId		lp = PageGetItemId(page, offnum);
+
+	Assert(state->have_page && ItemIdIsNormal(lp));
+	state->tuple.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	state->tuple.t_len = ItemIdGetLength(lp);
+	ItemPointerSet(&state->tuple.t_self, state->page.blkno, offnum);
+
+	pgstat_count_heap_getnext(state->css.ss.ss_currentRelation);
+	return ExecStoreHeapTuple(&state->tuple, slot, false);
+}
+
+/*
+ * Move to the next page of the stream (starting the stream first if need
+ * be) and collect its visible tuples; false at the end of the relation.
+ */
+static bool
+next_page(AsyncSeqScanState *state)
+{
+	if (state->stream == NULL)
+		start_stream(state);
+
+	if (!asyncscan_stream_next(state->stream, &state->page))
+	{
+		/* give back memory and descriptors now, keep the counters */
+		asyncscan_stream_end(state->stream);
+		state->stream = NULL;
+		state->finished = true;
+		return false;
+	}
+	state->have_page = true;
+	state->next_tuple = 0;
+	state->ntuples = asyncscan_visible_tuples(state->css.ss.ss_currentRelation,
+											  state->css.ss.ps.state->es_snapshot,
+											  state->stream, &state->page,
+											  state->offsets);
+	return true;
+}
+
+/*
+ * Start the read stream, when the scan first asks for a page (and again
+ * after a rescan): what heap_beginscan does for a Seq Scan, then the
+ * stream over all blocks, or over this participant's chunks of a parallel
+ * scan.
  */
 static void
-collect_visible_tuples(AsyncSeqScanState *state)
+start_stream(AsyncSeqScanState *state)
 {
-	Snapshot	snapshot = state->css.ss.ps.state->es_snapshot;
-	AsyncScanPage *page = &state->page;
+	ScanState  *ss = &state->css.ss;
+	EState	   *estate = ss->ps.state;
+	Relation	rel = ss->ss_currentRelation;
+	MemoryContext oldcxt;
 
-	state->next_tuple = 0;
-	if (!BufferIsValid(page->buffer))
+	/*
+	 * Time the waits as track_io_timing would, or for EXPLAIN ANALYZE with
+	 * TIMING (instrumentation is set up after BeginCustomScan, so decide
+	 * here).
+	 */
+	state->stats.time_waits = track_io_timing ||
+		(ss->ps.instrument != NULL && ss->ps.instrument->need_timer);
+
+	/* what heap_beginscan does for a Seq Scan */
+	pgstat_count_heap_scan(rel);
+	PredicateLockRelation(rel, estate->es_snapshot);
+
+	/* the stream lives as long as the query, or until rescan */
+	oldcxt = MemoryContextSwitchTo(estate->es_query_cxt);
+	if (state->pshared != NULL)
 	{
-		if (page->all_visible)
-		{
-			state->ntuples = asyncscan_visible_all(page->page, state->offsets);
-			return;
-		}
-		state->ntuples = asyncscan_visible_checked(page->page, snapshot,
-												   state->offsets);
-		if (state->ntuples >= 0)
-			return;
-		asyncscan_stream_reread_buffered(state->stream, page);
+		/* a participant of a parallel scan: blocks from the chunks */
+		asyncscan_chunk_begin(&state->chunk, &state->pshared->blocks);
+		state->stream = asyncscan_stream_begin(rel, estate->es_snapshot,
+											   state->io_method,
+											   &state->stats,
+											   state->pshared->blocks.nblocks,
+											   asyncscan_chunk_next_block,
+											   &state->chunk);
 	}
-	state->ntuples = asyncscan_visible_buffered(state->css.ss.ss_currentRelation,
-												page->buffer, page->blkno,
-												snapshot, state->offsets);
+	else
+		state->stream = asyncscan_stream_begin(rel, estate->es_snapshot,
+											   state->io_method,
+											   &state->stats,
+											   InvalidBlockNumber,
+											   NULL, NULL);
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /* Forget the current page; the stream releases it on its next call. */
@@ -327,39 +295,6 @@ asyncscan_rescan(CustomScanState *node)
 	state->finished = false;
 }
 
-/*
- * The next block of this participant: from its current chunk, or the start
- * of a new chunk claimed from the shared counter.
- */
-static BlockNumber
-parallel_source(void *arg)
-{
-	AsyncScanChunk *chunk = (AsyncScanChunk *) arg;
-	AsyncScanParallelShared *shared = chunk->shared;
-	uint64		start;
-
-	if (chunk->remaining > 0)
-	{
-		chunk->remaining--;
-		return chunk->next++;
-	}
-
-	/* near the end, claim smaller chunks so participants finish together */
-	if (chunk->chunk_size > 1 &&
-		pg_atomic_read_u64(&shared->nallocated) >
-		shared->nblocks - Min(shared->nblocks,
-							  (uint64) chunk->chunk_size * PARALLEL_RAMPDOWN_CHUNKS))
-		chunk->chunk_size >>= 1;
-
-	start = pg_atomic_fetch_add_u64(&shared->nallocated, chunk->chunk_size);
-	if (start >= shared->nblocks)
-		return InvalidBlockNumber;
-
-	chunk->remaining = Min((uint64) chunk->chunk_size, shared->nblocks - start) - 1;
-	chunk->next = (BlockNumber) start + 1;
-	return (BlockNumber) start;
-}
-
 static Size
 asyncscan_estimate_dsm(CustomScanState *node, ParallelContext *pcxt)
 {
@@ -375,8 +310,8 @@ asyncscan_initialize_dsm(CustomScanState *node, ParallelContext *pcxt,
 	AsyncScanParallelShared *shared = (AsyncScanParallelShared *) coordinate;
 
 	/* the leader fixes the block count, after the snapshot, for everyone */
-	shared->nblocks = RelationGetNumberOfBlocks(node->ss.ss_currentRelation);
-	pg_atomic_init_u64(&shared->nallocated, 0);
+	asyncscan_chunks_init(&shared->blocks,
+						  RelationGetNumberOfBlocks(node->ss.ss_currentRelation));
 	shared->nworkers = pcxt->nworkers;
 	memset(shared->worker_stats, 0, sizeof(AsyncScanStats) * pcxt->nworkers);
 	state->pshared = shared;
@@ -428,7 +363,7 @@ asyncscan_reinitialize_dsm(CustomScanState *node, ParallelContext *pcxt,
 	AsyncScanParallelShared *shared = (AsyncScanParallelShared *) coordinate;
 
 	/* a rescan: hand out every block again; counters keep accumulating */
-	pg_atomic_write_u64(&shared->nallocated, 0);
+	asyncscan_chunks_reset(&shared->blocks);
 }
 
 static void

@@ -24,7 +24,7 @@
  *
  * On PostgreSQL 18 the counters (per node and per statement) are shown
  * under EXPLAIN (ANALYZE, ASYNCIO), an option registered through 18's
- * extension EXPLAIN API (compat.c), and name the server's own io_method,
+ * extension EXPLAIN API (below), and name the server's own io_method,
  * which reads the pages AsyncSeqScan takes through shared buffers.
  *
  * IDENTIFICATION
@@ -34,6 +34,7 @@
  */
 #include "postgres.h"
 
+#include "commands/defrem.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "lib/stringinfo.h"
@@ -43,7 +44,8 @@
 
 #include "asyncscan.h"
 #include "compat.h"
-#include "io.h"
+#include "io_method.h"
+#include "stats.h"
 #include "storage_hooks.h"
 
 /* Sums over the AsyncSeqScan nodes of one statement */
@@ -73,6 +75,72 @@ static void asyncscan_ExplainOneQuery(Query *query, int cursorOptions,
 static void asyncscan_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void asyncscan_ExecutorEnd(QueryDesc *queryDesc);
 static bool sum_statement_io(PlanState *ps, void *context);
+static bool is_asyncscan_node(PlanState *ps);
+
+#ifdef ASYNCSCAN_HAVE_EXPLAIN_OPTIONS
+
+/*
+ * EXPLAIN (ANALYZE, ASYNCIO [boolean]) through PostgreSQL 18's extension
+ * EXPLAIN API.  The option's value lives in the ExplainState, under our
+ * extension id; the validation hook rejects ASYNCIO without ANALYZE the way
+ * EXPLAIN rejects TIMING without ANALYZE.
+ */
+static int	asyncio_extension_id = -1;
+static explain_validate_options_hook_type prev_validate_options_hook = NULL;
+
+static bool explain_asyncio(ExplainState *es);
+
+static void
+asyncio_option_handler(ExplainState *es, DefElem *opt, ParseState *pstate)
+{
+	bool	   *asyncio = GetExplainExtensionState(es, asyncio_extension_id);
+
+	if (asyncio == NULL)
+	{
+		asyncio = palloc0(sizeof(bool));
+		SetExplainExtensionState(es, asyncio_extension_id, asyncio);
+	}
+	*asyncio = defGetBoolean(opt);
+}
+
+static void
+asyncio_validate_options(ExplainState *es, List *options, ParseState *pstate)
+{
+	if (prev_validate_options_hook)
+		prev_validate_options_hook(es, options, pstate);
+	if (explain_asyncio(es) && !es->analyze)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("EXPLAIN option %s requires ANALYZE", "ASYNCIO")));
+}
+
+static void
+explain_option_init(void)
+{
+	asyncio_extension_id = GetExplainExtensionId("pg_asyncscan");
+	RegisterExtensionExplainOption("asyncio", asyncio_option_handler);
+	prev_validate_options_hook = explain_validate_options_hook;
+	explain_validate_options_hook = asyncio_validate_options;
+}
+
+static bool
+explain_asyncio(ExplainState *es)
+{
+	bool	   *asyncio = GetExplainExtensionState(es, asyncio_extension_id);
+
+	return asyncio != NULL && *asyncio;
+}
+
+/* the counters show under EXPLAIN (ANALYZE, ASYNCIO) */
+#define explain_shows_io(es)	((es)->analyze && explain_asyncio(es))
+
+#else							/* !ASYNCSCAN_HAVE_EXPLAIN_OPTIONS */
+
+/* before PostgreSQL 18: under EXPLAIN ANALYZE */
+#define explain_option_init()	((void) 0)
+#define explain_shows_io(es)	((es)->analyze)
+
+#endif							/* ASYNCSCAN_HAVE_EXPLAIN_OPTIONS */
 
 void
 asyncscan_explain_init(void)
@@ -83,7 +151,7 @@ asyncscan_explain_init(void)
 	ExecutorStart_hook = asyncscan_ExecutorStart;
 	prev_ExecutorEnd_hook = ExecutorEnd_hook;
 	ExecutorEnd_hook = asyncscan_ExecutorEnd;
-	asyncscan_explain_option_init();
+	explain_option_init();
 }
 
 /*
@@ -111,7 +179,7 @@ asyncscan_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 		}
 	}
 
-	if (!asyncscan_explain_shows_io(es))
+	if (!explain_shows_io(es))
 	{
 		ExplainPropertyText("IO Method", method, es);
 		asyncscan_storage_hooks_explain_plain(es);
@@ -339,7 +407,7 @@ static void
 asyncscan_ExecutorEnd(QueryDesc *queryDesc)
 {
 	if (queryDesc == explain_query && explain_state != NULL &&
-		asyncscan_explain_shows_io(explain_state) &&
+		explain_shows_io(explain_state) &&
 		queryDesc->planstate != NULL)
 	{
 		ExplainState *es = explain_state;
@@ -386,7 +454,7 @@ sum_statement_io(PlanState *ps, void *context)
 
 	if (ps == NULL)
 		return false;
-	if (asyncscan_is_scan_state(ps))
+	if (is_asyncscan_node(ps))
 	{
 		AsyncSeqScanState *state = (AsyncSeqScanState *) ps;
 
@@ -400,4 +468,16 @@ sum_statement_io(PlanState *ps, void *context)
 			asyncscan_stats_add(&sio->total, &state->worker_stats[w]);
 	}
 	return planstate_tree_walker(ps, sum_statement_io, context);
+}
+
+/*
+ * Is this plan state an AsyncSeqScan node?  Only its exec methods name
+ * this file's ExplainCustomScan callback; asking that keeps EXPLAIN from
+ * depending on the executor node's file.
+ */
+static bool
+is_asyncscan_node(PlanState *ps)
+{
+	return IsA(ps, CustomScanState) &&
+		((CustomScanState *) ps)->methods->ExplainCustomScan == asyncscan_explain;
 }

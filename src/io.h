@@ -7,8 +7,13 @@
  * how.  Every method implements the same small set of callbacks, modelled
  * on PostgreSQL 18's IoMethodOps: stage a read, submit the staged batch,
  * wait for one read, and drain everything an owner still has in flight.
- * Adding a method is one new io_<name>.c file plus one line in the
- * registry in pg_asyncscan.c.
+ * Besides the version shims (compat.h), this header is all a method sees
+ * of the rest of pg_asyncscan: methods depend on nothing above them, and
+ * are chosen through the registry (io_method.c).  Adding a method is one
+ * new io_<name>.c file, one line each in the registry's enum
+ * (io_method.h), ops table and GUC options (io_method.c, which asserts
+ * that the three agree), the declaration of its ops table below, and its
+ * object in the Makefile.
  *
  * A read is always one contiguous range of one segment file into one
  * contiguous, scan-private target.  With pg_asyncscan.direct_io the read
@@ -34,6 +39,9 @@
 /* Largest single read: pg_asyncscan.io_combine_limit's maximum, 64 blocks */
 #define ASYNCSCAN_MAX_COMBINE		64
 #define ASYNCSCAN_MAX_READ_BYTES	(ASYNCSCAN_MAX_COMBINE * BLCKSZ)
+
+StaticAssertDecl(ASYNCSCAN_MAX_COMBINE <= 64,
+				 "AsyncScanRead.checksums_verified has a bit for every block of a read");
 
 /* Life cycle of one read request. */
 typedef enum AsyncScanReadState
@@ -142,16 +150,7 @@ typedef struct AsyncScanIo
 	uint64		inline_reads;
 } AsyncScanIo;
 
-/* Registry of methods, indexed by the pg_asyncscan.io_method enum. */
-typedef enum AsyncScanIoMethod
-{
-	ASYNCSCAN_IO_SYNC = 0,
-	ASYNCSCAN_IO_URING,
-	ASYNCSCAN_IO_WORKER
-} AsyncScanIoMethod;
-
-extern int	asyncscan_io_method;
-
+/* helpers for the methods (io.c) */
 extern void asyncscan_read_advise(AsyncScanRead *read);
 extern bool asyncscan_read_from_page_cache(AsyncScanRead *read);
 extern bool asyncscan_read_is_cached(AsyncScanRead *read);
@@ -159,21 +158,11 @@ extern void asyncscan_read_sync(AsyncScanRead *read);
 extern int	asyncscan_pread_rest(int fd, char *target, size_t length,
 								 off_t offset, size_t *transferred);
 
+/* the ops table of each method, for the registry (io_method.c) */
 extern const IoMethodOps asyncscan_io_sync_ops;
-extern const IoMethodOps *asyncscan_io_method_ops(int method);
-extern const IoMethodOps *asyncscan_io_method_ops_or_null(int method);
-extern int	asyncscan_io_method_count(void);
-extern int	asyncscan_resolve_io_method(int requested, const char **fallback_reason);
-
 extern const IoMethodOps asyncscan_io_worker_ops;
-extern bool asyncscan_worker_available(void);
-extern void asyncscan_worker_init(void);
-
 #ifdef ASYNCSCAN_HAVE_LIBURING
 extern const IoMethodOps asyncscan_io_uring_ops;
-extern bool asyncscan_uring_available(int *err);
-extern bool asyncscan_uring_probe(int *err);
-extern const char *asyncscan_uring_refusal_hint(int err);
 #endif
 
 #endif							/* ASYNCSCAN_IO_H */

@@ -44,10 +44,13 @@
 #include "storage/ipc.h"
 #include "utils/wait_event.h"
 
-#include "io.h"
+#include "io_uring.h"
 
 /* Submission queue entries; io_depth's maximum, so one scan's batch fits */
 #define URING_ENTRIES	128
+
+StaticAssertDecl(URING_ENTRIES >= ASYNCSCAN_MAX_IO_DEPTH,
+				 "one scan's batch of reads fits in the submission queue");
 
 typedef enum RingState
 {

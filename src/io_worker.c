@@ -86,8 +86,7 @@
 #include "utils/wait_event.h"
 
 #include "compat.h"
-#include "io.h"
-#include "shmem.h"
+#include "io_worker.h"
 
 /* Blocks per arena slot, the largest read this method takes */
 #define WORKER_SLOT_BLOCKS		16
@@ -196,6 +195,8 @@ static bool release_slot_locked(int slot);
 static void wait_and_release_slot(int slot);
 static void requeue_running_locked(int slot);
 static void worker_exit(int code, Datum arg);
+static void worker_announce(void);
+static void worker_recover_from_error(MemoryContext request_cxt);
 
 /*
  * Define the GUCs and, when preloading, register the workers.
@@ -911,6 +912,51 @@ worker_next_request(void)
 	return slot;
 }
 
+/*
+ * An IO worker enters the shared area: counted among the workers, its
+ * process known to the backends that wake it.
+ */
+static void
+worker_announce(void)
+{
+	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
+	if (worker_shared->worker_procno[my_worker_number] < 0)
+		worker_shared->nworkers++;
+	worker_shared->worker_procno[my_worker_number] = asyncscan_my_procno();
+	worker_shared->worker_idle[my_worker_number] = false;
+	LWLockRelease(worker_shared->lock);
+	/* however it exits, its request goes back and backends stop queueing */
+	before_shmem_exit(worker_exit, (Datum) 0);
+}
+
+/*
+ * After an ERROR in an IO worker (back at its sigsetjmp): report it, give
+ * the request it was running back to the queue, and clean up to go on.
+ */
+static void
+worker_recover_from_error(MemoryContext request_cxt)
+{
+	error_context_stack = NULL;
+	HOLD_INTERRUPTS();
+	EmitErrorReport();
+	LWLockReleaseAll();
+	pgstat_report_wait_end();
+
+	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
+	if (my_running_slot >= 0)
+		requeue_running_locked(my_running_slot);
+	my_running_slot = -1;
+	LWLockRelease(worker_shared->lock);
+
+	MemoryContextSwitchTo(TopMemoryContext);
+	FlushErrorState();
+	MemoryContextReset(request_cxt);
+	RESUME_INTERRUPTS();
+
+	/* do not spin if the error repeats */
+	pg_usleep(100000L);
+}
+
 /* Publish the outcome of the request and wake its owner. */
 static void
 worker_finish_request(int slot)
@@ -936,6 +982,10 @@ worker_finish_request(int slot)
 		SetLatch(&GetPGProcByNumber(owner)->procLatch);
 }
 
+/*
+ * Main of an IO worker process: take requests from the queue, perform
+ * them into the arena, and wake their owners, until shutdown.
+ */
 void
 asyncscan_io_worker_main(Datum main_arg)
 {
@@ -959,41 +1009,14 @@ asyncscan_io_worker_main(Datum main_arg)
 										"pg_asyncscan io worker",
 										ALLOCSET_SMALL_SIZES);
 
-	LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
-	if (worker_shared->worker_procno[my_worker_number] < 0)
-		worker_shared->nworkers++;
-	worker_shared->worker_procno[my_worker_number] = asyncscan_my_procno();
-	worker_shared->worker_idle[my_worker_number] = false;
-	LWLockRelease(worker_shared->lock);
-	/* however it exits, its request goes back and backends stop queueing */
-	before_shmem_exit(worker_exit, (Datum) 0);
+	worker_announce();
 
 	/*
 	 * An ERROR (out of memory, say) hands the request back and the worker
 	 * goes on, as PostgreSQL's own auxiliary processes do.
 	 */
 	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
-	{
-		error_context_stack = NULL;
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		LWLockReleaseAll();
-		pgstat_report_wait_end();
-
-		LWLockAcquire(worker_shared->lock, LW_EXCLUSIVE);
-		if (my_running_slot >= 0)
-			requeue_running_locked(my_running_slot);
-		my_running_slot = -1;
-		LWLockRelease(worker_shared->lock);
-
-		MemoryContextSwitchTo(TopMemoryContext);
-		FlushErrorState();
-		MemoryContextReset(request_cxt);
-		RESUME_INTERRUPTS();
-
-		/* do not spin if the error repeats */
-		pg_usleep(100000L);
-	}
+		worker_recover_from_error(request_cxt);
 	PG_exception_stack = &local_sigjmp_buf;
 
 	while (!ShutdownRequestPending)

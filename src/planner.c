@@ -65,8 +65,8 @@
 #define ASYNCSCAN_IO_OVERLAP	0.5
 
 /* GUC variables */
-bool		asyncscan_enabled = true;
-int			asyncscan_min_relation_size = 1024; /* blocks: 8MB */
+static bool asyncscan_enabled = true;
+static int	asyncscan_min_relation_size = 1024; /* blocks: 8MB */
 
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 

@@ -8,9 +8,9 @@
  * queue and arena (io_worker.c), and on a patched server the write
  * generations (storage_hooks.c).
  *
- * Only a library in shared_preload_libraries can reserve shared memory; a
- * library loaded later (CREATE EXTENSION, LOAD) leaves asyncscan_shared
- * NULL, and what needs it says so with a clear error.
+ * Only a library in shared_preload_libraries can reserve shared memory; in
+ * a library loaded later (CREATE EXTENSION, LOAD) none of the areas
+ * exists, and what needs one says so with a clear error.
  *
  * IDENTIFICATION
  *	  src/shmem.c
@@ -24,10 +24,10 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "io_worker.h"
 #include "shmem.h"
+#include "stats.h"
 #include "storage_hooks.h"
-
-AsyncScanShared *asyncscan_shared = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -53,7 +53,7 @@ asyncscan_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 
-	RequestAddinShmemSpace(MAXALIGN(sizeof(AsyncScanShared)));
+	RequestAddinShmemSpace(asyncscan_stats_shmem_size());
 	asyncscan_worker_shmem_request();
 	RequestAddinShmemSpace(asyncscan_storage_hooks_shmem_size());
 }
@@ -61,16 +61,11 @@ asyncscan_shmem_request(void)
 static void
 asyncscan_shmem_startup(void)
 {
-	bool		found;
-
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	asyncscan_shared = ShmemInitStruct("pg_asyncscan",
-									   sizeof(AsyncScanShared), &found);
-	if (!found)
-		asyncscan_stats_shmem_init(&asyncscan_shared->stats);
+	asyncscan_stats_shmem_startup();
 	asyncscan_worker_shmem_startup();
 	asyncscan_storage_hooks_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);

@@ -75,12 +75,12 @@
 #include "utils/rel.h"
 
 #include "compat.h"
-#include "io.h"
+#include "io_method.h"
 #include "stats.h"
 #include "storage_hooks.h"
 
 /* GUC variables */
-bool		asyncscan_storage_hooks = true;
+static bool asyncscan_storage_hooks = true;
 
 #ifdef ASYNCSCAN_HAVE_SMGR_WRAPPER
 
@@ -104,6 +104,11 @@ typedef struct WriteGenerations
 #define STAGING_MAX_COMBINE		16
 #define STAGING_MAX_FILES		8
 #define STAGING_IO_ALIGN		4096
+
+StaticAssertDecl(STAGING_MAX_COMBINE <= ASYNCSCAN_MAX_COMBINE,
+				 "a staged read is a read an IO method takes");
+StaticAssertDecl(STAGING_MAX_COMBINE <= STAGING_ARENA_BLOCKS,
+				 "the arena holds a read of full size");
 
 typedef struct StagedBlockKey
 {
@@ -186,6 +191,9 @@ static bool callbacks_registered = false;
 static bool exit_callback_registered = false;
 
 static void staging_reset(void);
+static bool reserve_read(int *first, int *reserve);
+static StagedRead *new_staged_read(const RelFileNode *rnode, int file,
+								   BlockNumber blkno, int first, int reserve);
 
 /* ---------------------------------------------------------------------
  * Write generations
@@ -483,11 +491,11 @@ staging_begin(void)
 											ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(staging.cxt);
 
-	staging.io_method = asyncscan_resolve_io_method(asyncscan_io_method,
+	staging.io_method = asyncscan_resolve_io_method(asyncscan_io_method_setting(),
 													&fallback_reason);
 	memset(&staging.io, 0, sizeof(AsyncScanIo));
 	staging.io.ops = asyncscan_io_method_ops(staging.io_method);
-	staging.combine_limit = Min(asyncscan_io_combine_limit, STAGING_MAX_COMBINE);
+	staging.combine_limit = Min(asyncscan_io_combine_limit(), STAGING_MAX_COMBINE);
 	if (staging.io.ops->max_read_blocks > 0)
 		staging.combine_limit = Min(staging.combine_limit,
 									staging.io.ops->max_read_blocks);
@@ -720,10 +728,9 @@ staging_start(SMgrRelation reln, BlockNumber blkno)
 {
 	const RelFileNode *rnode = &reln->smgr_rnode.node;
 	StagedBlockKey key;
-	StagedRead *sr = NULL;
 	int			file;
 	int			reserve;
-	int			first = -1;
+	int			first;
 
 	staging_begin();
 
@@ -752,23 +759,57 @@ staging_start(SMgrRelation reln, BlockNumber blkno)
 	file = staging_file(rnode, blkno / RELSEG_SIZE);
 	if (file < 0)
 		return false;
-	reserve = staging.batch_depth > 0 ? staging.combine_limit : 1;
+	if (!reserve_read(&first, &reserve))
+		return false;
+	add_block(new_staged_read(rnode, file, blkno, first, reserve), blkno);
+
+	/* outside a batch, the read starts now */
+	if (staging.batch_depth == 0)
+	{
+		issue_forming();
+		submit_staged();
+	}
+	return true;
+}
+
+/*
+ * Room for a new staged read: a free read slot and, from the arena, as
+ * many blocks as one read combines inside a batch of the stream's
+ * prefetches (else, or if that much is not free, one).  Outside a batch
+ * the oldest read is reclaimed to make room.  False if there is none.
+ */
+static bool
+reserve_read(int *first, int *reserve)
+{
+	*reserve = staging.batch_depth > 0 ? staging.combine_limit : 1;
 	for (;;)
 	{
 		if (staging.nreads < STAGING_MAX_READS)
 		{
-			first = arena_take(reserve);
-			if (first < 0 && reserve > 1)
+			*first = arena_take(*reserve);
+			if (*first < 0 && *reserve > 1)
 			{
-				reserve = 1;
-				first = arena_take(reserve);
+				*reserve = 1;
+				*first = arena_take(*reserve);
 			}
-			if (first >= 0)
-				break;
+			if (*first >= 0)
+				return true;
 		}
 		if (staging.batch_depth > 0 || !reclaim_oldest())
 			return false;
 	}
+}
+
+/*
+ * A new forming read of blkno, into the arena blocks reserve_read gave
+ * (first, reserve), through staging file slot file.
+ */
+static StagedRead *
+new_staged_read(const RelFileNode *rnode, int file, BlockNumber blkno,
+				int first, int reserve)
+{
+	StagedRead *sr = NULL;
+
 	for (int i = 0; i < STAGING_MAX_READS; i++)
 	{
 		if (staging.reads[i].status == STAGED_FREE)
@@ -799,15 +840,7 @@ staging_start(SMgrRelation reln, BlockNumber blkno)
 	staging.files[file].nreads++;
 	staging.nreads++;
 	staging.forming = sr - staging.reads;
-	add_block(sr, blkno);
-
-	/* outside a batch, the read starts now */
-	if (staging.batch_depth == 0)
-	{
-		issue_forming();
-		submit_staged();
-	}
-	return true;
+	return sr;
 }
 
 /*

@@ -21,7 +21,7 @@
 #include "storage/block.h"
 #include "utils/relcache.h"
 
-#include "stream.h"
+#include "stats.h"
 
 /* A block's write generations, as recorded before a read of it: see .c */
 typedef struct AsyncScanGeneration

@@ -67,6 +67,7 @@
 #include "utils/snapmgr.h"
 
 #include "compat.h"
+#include "io_method.h"
 #include "pgstats.h"
 #include "stats.h"
 #include "storage_hooks.h"
@@ -75,6 +76,9 @@
 
 /* Alignment of read targets: enough for O_DIRECT on any common device */
 #define ASYNCSCAN_IO_ALIGN			4096
+
+StaticAssertDecl(ASYNCSCAN_MAX_IO_DEPTH <= PG_INT16_MAX,
+				 "StreamEntry.read_index holds every read slot");
 
 /* How a block in the window will be handed out */
 typedef enum StreamEntryKind
@@ -220,16 +224,21 @@ struct AsyncScanStream
 };
 
 /* GUC variables */
-int			asyncscan_io_depth = 64;
-int			asyncscan_io_combine_limit = 16;
-bool		asyncscan_direct_reads = true;
-bool		asyncscan_direct_io = false;
+static int	asyncscan_io_depth = 64;
+static bool asyncscan_direct_reads = true;
+static bool asyncscan_direct_io = false;
 
 static void stream_drain_callback(void *arg);
+static void size_stream(AsyncScanStream *stream);
+static void prepare_segments(AsyncScanStream *stream);
 static void look_ahead(AsyncScanStream *stream);
+static bool take_next_block(AsyncScanStream *stream, BlockNumber *blkno);
+static bool plan_block(AsyncScanStream *stream, BlockNumber blkno);
 static bool next_cached(AsyncScanStream *stream, AsyncScanPage *page);
 static void hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 							AsyncScanPage *page);
+static void complete_direct_read(AsyncScanStream *stream, StreamEntry *entry,
+								 AsyncScanRead *read);
 static bool wait_for_read(AsyncScanStream *stream, AsyncScanRead *read);
 static void note_inline_reads(AsyncScanStream *stream);
 static bool plan_direct_block(AsyncScanStream *stream, BlockNumber blkno);
@@ -238,6 +247,9 @@ static void adapt_read_cap(AsyncScanStream *stream, bool waited);
 static bool classify_block(AsyncScanStream *stream, BlockNumber blkno,
 						   Buffer *recent, bool *all_visible);
 static Buffer block_in_shared_buffers(Relation rel, BlockNumber blkno);
+static DirectCheck check_direct_block(AsyncScanStream *stream,
+									  StreamEntry *entry,
+									  AsyncScanRead *read, Page copy);
 static DirectCheck check_direct_page(AsyncScanStream *stream, Page page,
 									 BlockNumber blkno, bool all_visible,
 									 bool checksum_verified);
@@ -274,16 +286,6 @@ asyncscan_stream_init(void)
 							64, 1, ASYNCSCAN_MAX_IO_DEPTH,
 							PGC_USERSET,
 							0,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pg_asyncscan.io_combine_limit",
-							"Largest single read, in blocks.",
-							"Adjacent blocks read by the direct path are combined "
-							"into one read of at most this size.",
-							&asyncscan_io_combine_limit,
-							16, 1, ASYNCSCAN_MAX_COMBINE,
-							PGC_USERSET,
-							GUC_UNIT_BLOCKS,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("pg_asyncscan.direct_reads",
@@ -389,35 +391,8 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 	stream->direct_allowed = asyncscan_stream_direct_allowed(rel, snapshot);
 	stream->checked_allowed = stream->direct_allowed;
 	stream->io.ops = asyncscan_io_method_ops(io_method);
-	stream->io_depth = asyncscan_io_depth;
-	stream->combine_limit = asyncscan_io_combine_limit;
-	if (stream->io.ops->max_read_blocks > 0)
-		stream->combine_limit = Min(stream->combine_limit,
-									stream->io.ops->max_read_blocks);
-	/* a small relation needs no more read memory than it has blocks */
-	stream->combine_limit = Max(Min((BlockNumber) stream->combine_limit,
-									stream->nblocks), 1);
-	stream->io_depth = Max(Min((BlockNumber) stream->io_depth,
-							   (stream->nblocks + stream->combine_limit - 1) /
-							   stream->combine_limit), 1);
-	stream->max_distance = stream->io_depth * stream->combine_limit;
-	stream->distance = 1;
-	stream->read_cap = Min(MIN_READ_CAP, stream->io_depth);
-	stream->entries = palloc0(sizeof(StreamEntry) * stream->max_distance);
-	stream->reads = palloc0(sizeof(AsyncScanRead) * stream->io_depth);
-	stream->read_buffers = palloc0(sizeof(char *) * stream->io_depth);
-	stream->free_buffers = palloc0(sizeof(char *) * stream->io_depth);
-
-	stream->path = asyncscan_smgr_path(RelationGetSmgr(rel));
-	stream->nsegments = (stream->nblocks + RELSEG_SIZE - 1) / RELSEG_SIZE;
-	stream->segment_fds = palloc(sizeof(int) * Max(stream->nsegments, 1));
-	stream->segment_direct_fds = palloc(sizeof(int) * Max(stream->nsegments, 1));
-	stream->segment_maps = palloc0(sizeof(char *) * Max(stream->nsegments, 1));
-	for (int i = 0; i < stream->nsegments; i++)
-	{
-		stream->segment_fds[i] = -1;
-		stream->segment_direct_fds[i] = -1;
-	}
+	size_stream(stream);
+	prepare_segments(stream);
 
 	stats->io_method = io_method;
 	stream->stats_at_begin = *stats;
@@ -443,6 +418,55 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 
 	MemoryContextSwitchTo(oldcxt);
 	return stream;
+}
+
+/*
+ * Size a new stream: the largest read (io_combine_limit, the method's own
+ * limit, the relation), reads in flight (io_depth, the relation), and the
+ * look-ahead window they allow; and allocate the window and read slots.
+ */
+static void
+size_stream(AsyncScanStream *stream)
+{
+	stream->io_depth = asyncscan_io_depth;
+	stream->combine_limit = asyncscan_io_combine_limit();
+	if (stream->io.ops->max_read_blocks > 0)
+		stream->combine_limit = Min(stream->combine_limit,
+									stream->io.ops->max_read_blocks);
+	/* a small relation needs no more read memory than it has blocks */
+	stream->combine_limit = Max(Min((BlockNumber) stream->combine_limit,
+									stream->nblocks), 1);
+	stream->io_depth = Max(Min((BlockNumber) stream->io_depth,
+							   (stream->nblocks + stream->combine_limit - 1) /
+							   stream->combine_limit), 1);
+	stream->max_distance = stream->io_depth * stream->combine_limit;
+	stream->distance = 1;
+	stream->read_cap = Min(MIN_READ_CAP, stream->io_depth);
+	stream->entries = palloc0(sizeof(StreamEntry) * stream->max_distance);
+	stream->reads = palloc0(sizeof(AsyncScanRead) * stream->io_depth);
+	stream->read_buffers = palloc0(sizeof(char *) * stream->io_depth);
+	stream->free_buffers = palloc0(sizeof(char *) * stream->io_depth);
+}
+
+/*
+ * The segment files of a new stream: their path and, per segment, slots
+ * for the descriptors and mappings opened lazily.
+ */
+static void
+prepare_segments(AsyncScanStream *stream)
+{
+	Relation	rel = stream->rel;
+
+	stream->path = asyncscan_smgr_path(RelationGetSmgr(rel));
+	stream->nsegments = (stream->nblocks + RELSEG_SIZE - 1) / RELSEG_SIZE;
+	stream->segment_fds = palloc(sizeof(int) * Max(stream->nsegments, 1));
+	stream->segment_direct_fds = palloc(sizeof(int) * Max(stream->nsegments, 1));
+	stream->segment_maps = palloc0(sizeof(char *) * Max(stream->nsegments, 1));
+	for (int i = 0; i < stream->nsegments; i++)
+	{
+		stream->segment_fds[i] = -1;
+		stream->segment_direct_fds[i] = -1;
+	}
 }
 
 /*
@@ -545,39 +569,13 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 	BlockNumber blkno = entry->blkno;
 	AsyncScanRead *read = &stream->reads[entry->read_index];
 	Page		copy;
-	DirectCheck check;
 
 	Assert(blkno >= read->first_block &&
 		   blkno < read->first_block + read->nblocks);
 
-	/* the consumer needs it now: stage and submit what is pending */
-	if (entry->read_index == stream->forming)
-		stage_forming_read(stream);
-	if (stream->io.nstaged > 0)
-		submit_staged(stream);
-	if (blkno == read->first_block)
-		adapt_read_cap(stream, wait_for_read(stream, read));
-	else
-		(void) wait_for_read(stream, read);
-	if (read->state == ASYNCSCAN_READ_FAILED)
-		report_failed_read(stream, read);
-	Assert(read->state == ASYNCSCAN_READ_DONE);
-	/* PostgreSQL's statistics: a read the scan uses is an IO */
-	if (blkno == read->first_block)
-		asyncscan_pgstat_direct_read(stream->strategy != NULL, read->nblocks);
-
+	complete_direct_read(stream, entry, read);
 	copy = (Page) (read->target + (Size) (blkno - read->first_block) * BLCKSZ);
-	check = check_direct_page(stream, copy, blkno, entry->all_visible,
-							  (read->checksums_verified >>
-							   (blkno - read->first_block)) & 1);
-	/* with the storage hooks: was the block written while we read it? */
-	if ((check == DIRECT_ALL_VISIBLE || check == DIRECT_CHECK_TUPLES) &&
-		stream->generations != NULL &&
-		!asyncscan_generation_unchanged(stream->rel, blkno,
-										&stream->generations[entry->read_index * stream->combine_limit +
-															 (blkno - read->first_block)]))
-		check = DIRECT_WRITTEN;
-	switch (check)
+	switch (check_direct_block(stream, entry, read, copy))
 	{
 		case DIRECT_ALL_VISIBLE:
 			stream->stats->pages_direct++;
@@ -611,6 +609,55 @@ hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 			break;
 	}
 	(void) read_buffered(stream, blkno, InvalidBuffer, page);
+}
+
+/*
+ * The consumer needs entry's block now: stage and submit what is pending,
+ * wait for its read (adapting read_cap at a read's first block), and raise
+ * the error of a failed read.
+ */
+static void
+complete_direct_read(AsyncScanStream *stream, StreamEntry *entry,
+					 AsyncScanRead *read)
+{
+	bool		first = entry->blkno == read->first_block;
+
+	if (entry->read_index == stream->forming)
+		stage_forming_read(stream);
+	if (stream->io.nstaged > 0)
+		submit_staged(stream);
+	if (first)
+		adapt_read_cap(stream, wait_for_read(stream, read));
+	else
+		(void) wait_for_read(stream, read);
+	if (read->state == ASYNCSCAN_READ_FAILED)
+		report_failed_read(stream, read);
+	Assert(read->state == ASYNCSCAN_READ_DONE);
+	/* PostgreSQL's statistics: a read the scan uses is an IO */
+	if (first)
+		asyncscan_pgstat_direct_read(stream->strategy != NULL, read->nblocks);
+}
+
+/*
+ * The checks after the read of a direct block (copy, in read's target):
+ * the page itself (check_direct_page), and with the storage hooks, whether
+ * the block was written while it was read.
+ */
+static DirectCheck
+check_direct_block(AsyncScanStream *stream, StreamEntry *entry,
+				   AsyncScanRead *read, Page copy)
+{
+	int			i = entry->blkno - read->first_block;
+	DirectCheck check;
+
+	check = check_direct_page(stream, copy, entry->blkno, entry->all_visible,
+							  (read->checksums_verified >> i) & 1);
+	if ((check == DIRECT_ALL_VISIBLE || check == DIRECT_CHECK_TUPLES) &&
+		stream->generations != NULL &&
+		!asyncscan_generation_unchanged(stream->rel, entry->blkno,
+										&stream->generations[entry->read_index * stream->combine_limit + i]))
+		check = DIRECT_WRITTEN;
+	return check;
 }
 
 /*
@@ -656,7 +703,7 @@ wait_for_read(AsyncScanStream *stream, AsyncScanRead *read)
 
 /*
  * The consumer could not judge the tuples of a private copy that is not
- * all-visible (asyncscan_visible_checked() said "undecided"): hand out the
+ * all-visible (visibility.c found it "undecided"): hand out the
  * same block again, through shared buffers.  After several such pages in a
  * row, pages that are not all-visible are no longer read privately.
  */
@@ -735,66 +782,17 @@ stream_drain_callback(void *arg)
 static void
 look_ahead(AsyncScanStream *stream)
 {
-	while (stream->window_count < stream->distance)
+	BlockNumber blkno;
+
+	while (stream->window_count < stream->distance &&
+		   take_next_block(stream, &blkno))
 	{
-		BlockNumber blkno;
-		StreamEntry *entry;
-		Buffer		recent;
-
-		if (BlockNumberIsValid(stream->pending_block))
+		if (!plan_block(stream, blkno))
 		{
-			blkno = stream->pending_block;
-			stream->pending_block = InvalidBlockNumber;
-		}
-		else if (stream->source_done)
+			/* no read slot free: plan this block next time */
+			stream->pending_block = blkno;
 			break;
-		else
-		{
-			blkno = stream->source(stream->source_arg);
-			if (!BlockNumberIsValid(blkno))
-			{
-				stream->source_done = true;
-				break;
-			}
-			Assert(blkno < stream->nblocks);
 		}
-
-		entry = &stream->entries[(stream->window_head + stream->window_count) %
-								 stream->max_distance];
-		entry->recent = InvalidBuffer;
-		if (classify_block(stream, blkno, &recent, &entry->all_visible))
-		{
-			stream->hit_run = 0;
-			flush_advice(stream);
-			if (!plan_direct_block(stream, blkno))
-			{
-				/* no read slot free: plan this block next time */
-				stream->pending_block = blkno;
-				break;
-			}
-			entry->kind = ENTRY_DIRECT;
-			entry->read_index = stream->forming;
-		}
-		else
-		{
-			if (stream->forming >= 0)
-				stage_forming_read(stream);
-			entry->kind = ENTRY_BUFFERED;
-			entry->read_index = -1;
-			entry->recent = recent;
-			if (BufferIsValid(recent))
-			{
-				stream->distance = Max(stream->distance - 1, 1);
-				stream->hit_run++;
-			}
-			else
-			{
-				stream->hit_run = 0;
-				advise_block(stream, blkno);
-			}
-		}
-		entry->blkno = blkno;
-		stream->window_count++;
 
 		/* everything is in shared buffers: stop looking ahead */
 		if (stream->hit_run >= CACHED_RUN_BLOCKS && stream->forming < 0 &&
@@ -823,6 +821,80 @@ look_ahead(AsyncScanStream *stream)
 
 	if (stream->io.nstaged > 0)
 		submit_staged(stream);
+}
+
+/*
+ * The next block to enter the window: the one left pending for want of a
+ * read slot, else the source's next; false once the source has no more.
+ */
+static bool
+take_next_block(AsyncScanStream *stream, BlockNumber *blkno)
+{
+	if (BlockNumberIsValid(stream->pending_block))
+	{
+		*blkno = stream->pending_block;
+		stream->pending_block = InvalidBlockNumber;
+		return true;
+	}
+	if (stream->source_done)
+		return false;
+
+	*blkno = stream->source(stream->source_arg);
+	if (!BlockNumberIsValid(*blkno))
+	{
+		stream->source_done = true;
+		return false;
+	}
+	Assert(*blkno < stream->nblocks);
+	return true;
+}
+
+/*
+ * Add a block to the end of the window: classify it, and add it to a read
+ * (direct) or to the advice to the OS (buffered, not in shared buffers).
+ * False, with the window unchanged, if it needs a read slot and none is
+ * free.
+ */
+static bool
+plan_block(AsyncScanStream *stream, BlockNumber blkno)
+{
+	StreamEntry *entry;
+	Buffer		recent;
+
+	entry = &stream->entries[(stream->window_head + stream->window_count) %
+							 stream->max_distance];
+	entry->recent = InvalidBuffer;
+	if (classify_block(stream, blkno, &recent, &entry->all_visible))
+	{
+		stream->hit_run = 0;
+		flush_advice(stream);
+		if (!plan_direct_block(stream, blkno))
+			return false;
+		entry->kind = ENTRY_DIRECT;
+		entry->read_index = stream->forming;
+	}
+	else
+	{
+		if (stream->forming >= 0)
+			stage_forming_read(stream);
+		entry->kind = ENTRY_BUFFERED;
+		entry->read_index = -1;
+		entry->recent = recent;
+		if (BufferIsValid(recent))
+		{
+			/* a hit: shrink the window */
+			stream->distance = Max(stream->distance - 1, 1);
+			stream->hit_run++;
+		}
+		else
+		{
+			stream->hit_run = 0;
+			advise_block(stream, blkno);
+		}
+	}
+	entry->blkno = blkno;
+	stream->window_count++;
+	return true;
 }
 
 /*
@@ -1428,38 +1500,4 @@ report_failed_read(AsyncScanStream *stream, AsyncScanRead *read)
 					read->transferred, read->length),
 			 errdetail("The read was issued by pg_asyncscan.io_method \"%s\".",
 					   stream->io.ops->name)));
-}
-
-/*
- * Add one set of counters to another (parallel participants, statement
- * totals).  Maxima are maxima; the method is the first one's.
- */
-void
-asyncscan_stats_add(AsyncScanStats *total, const AsyncScanStats *stats)
-{
-	total->direct_io |= stats->direct_io;
-	total->pages_direct += stats->pages_direct;
-	total->pages_direct_checked += stats->pages_direct_checked;
-	total->pages_hit += stats->pages_hit;
-	total->pages_read += stats->pages_read;
-	total->rejected_in_buffers += stats->rejected_in_buffers;
-	total->rejected_not_all_visible += stats->rejected_not_all_visible;
-	total->rejected_bad_page += stats->rejected_bad_page;
-	total->rejected_undecided += stats->rejected_undecided;
-	total->rejected_written += stats->rejected_written;
-	total->reads += stats->reads;
-	total->read_bytes += stats->read_bytes;
-	total->cached_bytes += stats->cached_bytes;
-	total->advised_blocks += stats->advised_blocks;
-	total->inflight_sum += stats->inflight_sum;
-	total->submits += stats->submits;
-	total->inflight_max = Max(total->inflight_max, stats->inflight_max);
-	total->distance_max = Max(total->distance_max, stats->distance_max);
-	total->waits += stats->waits;
-	total->inline_reads += stats->inline_reads;
-	total->time_waits |= stats->time_waits;
-	INSTR_TIME_ADD(total->wait_time, stats->wait_time);
-	total->storage_hooks |= stats->storage_hooks;
-	total->staged_blocks += stats->staged_blocks;
-	total->staged_used += stats->staged_used;
 }

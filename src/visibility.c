@@ -25,6 +25,10 @@
  * Why a private copy of a page that is not all-visible may be judged this
  * way is in README.md, "Correctness: what the direct path trusts".
  *
+ * asyncscan_visible_tuples() is the one entry point: the executor node
+ * (exec.c) calls it for every page the read stream hands out, and it asks
+ * the stream for the shared buffer of an undecided page.
+ *
  * IDENTIFICATION
  *	  src/visibility.c
  *
@@ -42,6 +46,7 @@
 #include "utils/snapmgr.h"
 
 #include "compat.h"
+#include "stream.h"
 #include "visibility.h"
 
 /* What the header of one tuple says to a snapshot */
@@ -110,8 +115,8 @@ tuple_verdict(HeapTupleHeader tuple, Snapshot snapshot)
 /*
  * A private copy of an all-visible page: every normal line pointer.
  */
-int
-asyncscan_visible_all(Page page, OffsetNumber *offsets)
+static int
+visible_all(Page page, OffsetNumber *offsets)
 {
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 	int			ntup = 0;
@@ -130,8 +135,8 @@ asyncscan_visible_all(Page page, OffsetNumber *offsets)
  * snapshot sees, judged from their headers; -1 if one of them cannot be
  * judged without the shared buffer.
  */
-int
-asyncscan_visible_checked(Page page, Snapshot snapshot, OffsetNumber *offsets)
+static int
+visible_checked(Page page, Snapshot snapshot, OffsetNumber *offsets)
 {
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 	int			ntup = 0;
@@ -161,8 +166,8 @@ asyncscan_visible_checked(Page page, Snapshot snapshot, OffsetNumber *offsets)
 /*
  * A pinned shared buffer: as heapgetpage() in page-at-a-time mode.
  */
-int
-asyncscan_visible_buffered(Relation rel, Buffer buffer, BlockNumber blkno,
+static int
+visible_buffered(Relation rel, Buffer buffer, BlockNumber blkno,
 						   Snapshot snapshot, OffsetNumber *offsets)
 {
 	Page		page = BufferGetPage(buffer);
@@ -217,4 +222,30 @@ asyncscan_visible_buffered(Relation rel, Buffer buffer, BlockNumber blkno,
 
 	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
 	return ntup;
+}
+
+/*
+ * Fill offsets[] (MaxHeapTuplesPerPage entries) with the tuples of a page
+ * the stream handed out that the snapshot sees, and return how many there
+ * are.  A private copy whose tuples cannot all be judged from their
+ * headers is read again through shared buffers (the stream swaps page to
+ * the pinned buffer).
+ */
+int
+asyncscan_visible_tuples(Relation rel, Snapshot snapshot,
+						 AsyncScanStream *stream, AsyncScanPage *page,
+						 OffsetNumber *offsets)
+{
+	if (!BufferIsValid(page->buffer))
+	{
+		int			ntuples;
+
+		if (page->all_visible)
+			return visible_all(page->page, offsets);
+		ntuples = visible_checked(page->page, snapshot, offsets);
+		if (ntuples >= 0)
+			return ntuples;
+		asyncscan_stream_reread_buffered(stream, page);
+	}
+	return visible_buffered(rel, page->buffer, page->blkno, snapshot, offsets);
 }

@@ -11,21 +11,19 @@
 #ifndef ASYNCSCAN_VISIBILITY_H
 #define ASYNCSCAN_VISIBILITY_H
 
-#include "storage/block.h"
-#include "storage/buf.h"
-#include "storage/bufpage.h"
+#include "storage/off.h"
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
 
+#include "stream.h"
+
 /*
- * Each fills offsets[] (MaxHeapTuplesPerPage entries) with the offsets of
- * the visible tuples and returns how many there are.
+ * Fill offsets[] (MaxHeapTuplesPerPage entries) with the offsets of the
+ * tuples of page that snapshot sees, and return how many there are.
  */
-extern int	asyncscan_visible_all(Page page, OffsetNumber *offsets);
-extern int	asyncscan_visible_checked(Page page, Snapshot snapshot,
-									  OffsetNumber *offsets);	/* -1: undecided */
-extern int	asyncscan_visible_buffered(Relation rel, Buffer buffer,
-									   BlockNumber blkno, Snapshot snapshot,
-									   OffsetNumber *offsets);
+extern int	asyncscan_visible_tuples(Relation rel, Snapshot snapshot,
+									 AsyncScanStream *stream,
+									 AsyncScanPage *page,
+									 OffsetNumber *offsets);
 
 #endif							/* ASYNCSCAN_VISIBILITY_H */
