@@ -115,6 +115,23 @@ typedef enum DirectCheck
 #define MIN_READ_CAP				4
 
 /*
+ * A wait for a read longer than this is the storage's latency showing, and
+ * makes the stream allow more reads in flight; a shorter one (a copy out
+ * of the OS page cache finishing in an io_uring worker thread) does not:
+ * a deeper window there only moves the copies further ahead of the
+ * executor, out of the CPU's caches.
+ */
+#define LONG_WAIT_USEC				250
+
+/* what wait_for_read() found */
+typedef enum ReadWait
+{
+	READ_WAIT_NONE,				/* the read was done already */
+	READ_WAIT_SHORT,			/* waited, less than LONG_WAIT_USEC */
+	READ_WAIT_LONG				/* waited at least LONG_WAIT_USEC */
+} ReadWait;
+
+/*
  * After this many blocks in a row found in shared buffers, the stream stops
  * looking ahead and reads block after block through shared buffers, as a
  * Seq Scan does: one buffer lookup per page and nothing else.  The first
@@ -185,7 +202,8 @@ struct AsyncScanStream
 	 */
 	int			io_depth;
 	int			read_cap;
-	int			reads_early;	/* reads in a row complete when first used */
+	int			reads_early;	/* reads in a row complete (or nearly) when
+								 * first used */
 	char	  **read_buffers;	/* per read slot: its target area, or NULL */
 	char	  **free_buffers;	/* target areas not in use */
 	int			nfree_buffers;
@@ -239,11 +257,11 @@ static void hand_out_direct(AsyncScanStream *stream, StreamEntry *entry,
 							AsyncScanPage *page);
 static void complete_direct_read(AsyncScanStream *stream, StreamEntry *entry,
 								 AsyncScanRead *read);
-static bool wait_for_read(AsyncScanStream *stream, AsyncScanRead *read);
+static ReadWait wait_for_read(AsyncScanStream *stream, AsyncScanRead *read);
 static void note_inline_reads(AsyncScanStream *stream);
 static bool plan_direct_block(AsyncScanStream *stream, BlockNumber blkno);
 static char *take_read_buffer(AsyncScanStream *stream);
-static void adapt_read_cap(AsyncScanStream *stream, bool waited);
+static void adapt_read_cap(AsyncScanStream *stream, ReadWait wait);
 static bool classify_block(AsyncScanStream *stream, BlockNumber blkno,
 						   Buffer *recent, bool *all_visible);
 static Buffer block_in_shared_buffers(Relation rel, BlockNumber blkno);
@@ -674,10 +692,12 @@ note_inline_reads(AsyncScanStream *stream)
 }
 
 /*
- * Wait until read is done or failed, counting (and maybe timing) it; false
- * if it already was.
+ * Wait until read is done or failed, counting it (and adding its time to
+ * the node's wait time when it is timed); say whether and how long the
+ * scan waited.  A wait is always timed for adapt_read_cap(): two clock
+ * readings per wait, at most one wait per read.
  */
-static bool
+static ReadWait
 wait_for_read(AsyncScanStream *stream, AsyncScanRead *read)
 {
 	instr_time	start,
@@ -685,20 +705,20 @@ wait_for_read(AsyncScanStream *stream, AsyncScanRead *read)
 
 	if (read->state == ASYNCSCAN_READ_DONE ||
 		read->state == ASYNCSCAN_READ_FAILED)
-		return false;
+		return READ_WAIT_NONE;
 	stream->stats->waits++;
-	if (!stream->stats->time_waits)
-	{
-		stream->io.ops->wait_read(&stream->io, read);
-		return true;
-	}
 	INSTR_TIME_SET_CURRENT(start);
 	stream->io.ops->wait_read(&stream->io, read);
 	INSTR_TIME_SET_CURRENT(end);
-	INSTR_TIME_ACCUM_DIFF(stream->stats->wait_time, end, start);
-	/* PostgreSQL's statistics: read time, with track_io_timing */
-	asyncscan_pgstat_io_end(stream->strategy != NULL, start);
-	return true;
+	INSTR_TIME_SUBTRACT(end, start);
+	if (stream->stats->time_waits)
+	{
+		INSTR_TIME_ADD(stream->stats->wait_time, end);
+		/* PostgreSQL's statistics: read time, with track_io_timing */
+		asyncscan_pgstat_io_end(stream->strategy != NULL, start);
+	}
+	return INSTR_TIME_GET_MICROSEC(end) >= LONG_WAIT_USEC ?
+		READ_WAIT_LONG : READ_WAIT_SHORT;
 }
 
 /*
@@ -961,14 +981,15 @@ take_read_buffer(AsyncScanStream *stream)
 }
 
 /*
- * The scan needed the first page of a read: adapt read_cap.  A wait while
- * every allowed read was in use means the storage needs more in flight; a
- * long run of reads complete before they were needed means fewer will do.
+ * The scan needed the first page of a read: adapt read_cap.  A long wait
+ * while every allowed read was in use means the storage needs more in
+ * flight; a long run of reads complete (or nearly: a short wait) before
+ * they were needed means fewer will do.
  */
 static void
-adapt_read_cap(AsyncScanStream *stream, bool waited)
+adapt_read_cap(AsyncScanStream *stream, ReadWait wait)
 {
-	if (waited)
+	if (wait == READ_WAIT_LONG)
 	{
 		stream->reads_early = 0;
 		if (stream->nreads >= stream->read_cap &&
