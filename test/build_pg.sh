@@ -95,12 +95,27 @@ URING=()
 CONF=(--prefix="$PREFIX" "${URING[@]}" --with-icu --with-lz4 --with-openssl
 	--without-llvm --disable-nls "${FLAVOR_CONF[@]}")
 
+# contrib_installed -- every module of CONTRIB is in the cached build (a
+# build made before a module joined the list lacks it)
+contrib_installed()
+{
+	local c dir
+	dir=$("$PREFIX/bin/pg_config" --pkglibdir) || return 1
+	for c in "${CONTRIB[@]}"; do
+		[ -f "$dir/$c.so" ] || return 1
+	done
+}
+
 # A cached build is reused when it was made by this script with the same
-# configure line from unpatched sources (the stamp's second line).
+# configure line from the same sources (the stamp's second line) and has
+# every contrib module the tests use.
 if [ -f "$STAMP" ] && [ -x "$PREFIX/bin/pg_config" ] &&
 	[ "$(sed -n 2p "$STAMP")" = "configure ${CONF[*]} ($SOURCE_NOTE)" ]; then
-	log "cached: $PREFIX ($(head -n 1 "$STAMP"))"
-	exit 0
+	if contrib_installed; then
+		log "cached: $PREFIX ($(head -n 1 "$STAMP"))"
+		exit 0
+	fi
+	log "cached build in $PREFIX lacks a contrib module of: ${CONTRIB[*]}: rebuilding"
 fi
 
 
