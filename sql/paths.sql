@@ -237,13 +237,33 @@ RESET pg_asyncscan.enabled;
 
 --
 -- 5. Buffered blocks that are not in shared buffers are prefetched
---    (posix_fadvise) when they enter the look-ahead window: with direct
---    reads off, every block of the evicted table.
+--    (posix_fadvise) when they enter the look-ahead window, unless they
+--    continue the previous run of such blocks: a sequential run is left
+--    to the kernel's own readahead, as for a Seq Scan.  With direct reads
+--    off, the evicted table is one sequential run: no advice.  With every
+--    fourth block in shared buffers (a hit), each run of misses starts
+--    after a gap and is advised (a run the window splits in two is
+--    advised up to the split).
 --
 CALL evict('pt');
 SET pg_asyncscan.direct_reads = off;
 SELECT (c->>'Pages Read')::int = :pt_blocks AS all_read,
-       (c->>'Advised Blocks')::int = :pt_blocks AS all_advised
+       (c->>'Advised Blocks')::int AS advised
+FROM scan_counters('SELECT * FROM pt') AS c;
+CALL evict('pt');
+DO $$
+BEGIN
+    FOR b IN 0 .. pg_relation_size('pt') / 8192 - 1 BY 4 LOOP
+        EXECUTE format('SELECT count(*) FROM pt WHERE ctid >= ''(%s,0)'' AND ctid < ''(%s,0)''',
+                       b, b + 1);
+    END LOOP;
+END $$;
+SELECT (c->>'Pages Hit')::int = (:pt_blocks + 3) / 4 AS every_fourth_hit,
+       (c->>'Pages Read')::int = :pt_blocks - (:pt_blocks + 3) / 4 AS others_read,
+       -- at least the first block of every run of misses (there is one
+       -- after each hit but perhaps the last), at most every miss
+       (c->>'Advised Blocks')::int
+         BETWEEN (:pt_blocks + 3) / 4 - 1 AND (c->>'Pages Read')::int AS each_run_advised
 FROM scan_counters('SELECT * FROM pt') AS c;
 RESET pg_asyncscan.direct_reads;
 
