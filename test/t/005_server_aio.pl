@@ -9,12 +9,14 @@
 # pg_asyncscan.io_method is a different setting, chosen per session, for
 # the reads AsyncSeqScan issues itself.  For every server io_method and
 # every one of ours, with direct_io off and on, on a table with both
-# all-visible blocks (read directly, by our method) and blocks that are not
-# (read through shared buffers, by the server's method):
-#	- the scan returns exactly what a Seq Scan returns;
+# all-visible blocks and blocks that are not (all of them read directly, by
+# our method, the latter with their tuples checked one by one) and, with
+# pg_asyncscan.direct_reads off, the same table read through shared
+# buffers (by the server's method):
+#	- the scan returns exactly what a Seq Scan returns, either way;
 #	- EXPLAIN (ANALYZE, ASYNCIO) names both: "IO Method" is ours and
-#	  "Buffered IO Method" is the server's, with pages counted on both
-#	  paths;
+#	  "Buffered IO Method" is the server's, with pages counted on the path
+#	  each took;
 #	- plain EXPLAIN ANALYZE shows the method but not our counters.
 # Skipped before PostgreSQL 18 (no server AIO, no extension EXPLAIN options).
 
@@ -72,16 +74,14 @@ foreach my $server_method (qw(sync worker io_uring))
 
 			my $ok = is($node->safe_psql('postgres', "$set $query"),
 				$seqscan, "$case: same rows as Seq Scan");
+			$ok &= is(
+				$node->safe_psql('postgres',
+					"$set SET pg_asyncscan.direct_reads = off; $query"),
+				$seqscan, "$case, direct reads off: same rows as Seq Scan");
 
-			# evict our table from shared buffers: a restart would be
-			# slow, so read another table through them instead
-			$node->safe_psql('postgres', q{
-				DROP TABLE IF EXISTS filler;
-				CREATE TABLE filler AS
-					SELECT g, repeat('f', 500) AS f FROM generate_series(1, 60000) g;
-				SELECT count(*) FROM filler;
-			});
-
+			# the direct path: every block, those not all-visible with
+			# their tuples checked
+			evict_ours();
 			my $json = $node->safe_psql('postgres',
 				"$set EXPLAIN (ANALYZE, ASYNCIO, COSTS OFF, TIMING OFF, FORMAT JSON) $query"
 			);
@@ -90,13 +90,26 @@ foreach my $server_method (qw(sync worker io_uring))
 			$ok &= like($json, qr/"Buffered IO Method": "$server_method"/,
 				"$case: EXPLAIN names the server's method for buffered reads");
 			my ($direct) = $json =~ /"Pages Direct": (\d+)/;
-			my ($hit) = $json =~ /"Pages Hit": (\d+)/;
-			my ($read) = $json =~ /"Pages Read": (\d+)/;
+			my ($checked) = $json =~ /"Pages Direct Tuples Checked": (\d+)/;
 			$ok &= ok(defined $direct && $direct > 0,
-				"$case: all-visible blocks read directly ($direct)");
-			$ok &= ok(defined $hit && $hit + $read > 0,
-				"$case: the other blocks through shared buffers ("
-				  . ($hit + $read) . ")");
+				"$case: blocks read directly ($direct)");
+			$ok &= ok(defined $checked && $checked > 0 && $checked < $direct,
+				"$case: the blocks that are not all-visible among them, tuples checked ($checked)");
+
+			# direct reads off: every block through shared buffers, read
+			# by the server's method
+			evict_ours();
+			$json = $node->safe_psql('postgres',
+				"$set SET pg_asyncscan.direct_reads = off; "
+				  . "EXPLAIN (ANALYZE, ASYNCIO, COSTS OFF, TIMING OFF, FORMAT JSON) $query"
+			);
+			$ok &= like($json, qr/"Buffered IO Method": "$server_method"/,
+				"$case, direct reads off: EXPLAIN names the server's method");
+			($direct) = $json =~ /"Pages Direct": (\d+)/;
+			my ($read) = $json =~ /"Pages Read": (\d+)/;
+			$ok &= ok(defined $direct && $direct == 0 && defined $read && $read > 0,
+				"$case, direct reads off: blocks read through shared buffers ("
+				  . ($read // 'none') . ")");
 			# counted only when every assertion of the case held
 			if ($ok)
 			{
@@ -105,6 +118,18 @@ foreach my $server_method (qw(sync worker io_uring))
 			}
 		}
 	}
+}
+
+# evict our table from shared buffers: a restart would be slow, so read
+# another table through them instead
+sub evict_ours
+{
+	$node->safe_psql('postgres', q{
+		DROP TABLE IF EXISTS filler;
+		CREATE TABLE filler AS
+			SELECT g, repeat('f', 500) AS f FROM generate_series(1, 60000) g;
+		SELECT count(*) FROM filler;
+	});
 }
 
 # without ASYNCIO, EXPLAIN ANALYZE shows the method only

@@ -293,12 +293,14 @@ sub start_statement
 # more than one read in flight, and at that moment gets SIGINT (what
 # pg_cancel_backend() sends).  Each such cancel must land; a scan that
 # ends before it is caught waiting does not count (it must be right).
-# (io_depth 8 for these scans: a narrower window, so the backend waits
-# more often.)
+# (io_depth 8 and reads of one block for these scans: a narrow window of
+# small reads keeps the scan waiting on the device rather than busy with
+# the rows, also on an assertion-enabled build whose executor is slower.)
 evict_from_page_cache($node, 'pgbench_accounts');
 $s->query_safe('SET pg_asyncscan.io_depth = 8');
+$s->query_safe('SET pg_asyncscan.io_combine_limit = 1');
 my ($fired, $landed, $attempts) = (0, 0, 0);
-while ($fired < 8 && $attempts < 60)
+while ($fired < 8 && $attempts < 100)
 {
 	$attempts++;
 	my $done = start_statement($s, $full_query);
@@ -329,6 +331,7 @@ cmp_ok($fired, '>=', 8,
 cmp_ok($landed, '>=', $fired - 1,
 	"the cancels landed ($landed of $fired)");
 $s->query_safe('SET pg_asyncscan.io_depth = 64');
+$s->query_safe('RESET pg_asyncscan.io_combine_limit');
 is(session_fds(), $fds_before, 'descriptors at baseline after cancels');
 is($s->query_safe($full_query), $expected_full, 'correct results after cancels');
 $s->quit;

@@ -57,8 +57,9 @@ my $mnt = $fs->mountpoint;
 my $node = PostgreSQL::Test::Cluster->new('torn081');
 $fs->before_unmount(
 	sub { $node->stop('immediate') if defined $node->{_pid}; });
-# no --data-checksums: the torn-page window is the one checksums would close
-$node->init;
+# no data checksums: the torn-page window is the one checksums would close
+# (PostgreSQL 18 enables them by default)
+$node->init(extra => $node->pg_version >= 18 ? ['--no-data-checksums'] : []);
 $node->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'pg_asyncscan'
