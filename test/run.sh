@@ -67,7 +67,9 @@
 # 900) bounds each suite; ASYNCSCAN_SOAK_SECONDS, ASYNCSCAN_WORKER_EXITS_SECONDS
 # and ASYNCSCAN_TORN_SECONDS bound the time-bounded TAP tests (071_soak.pl,
 # 022_worker_exits.pl, 081_torn_reads.pl; default 120, 40 and 15 s on stock
-# 15, 30, 20 and 10 s on the other majors: set_test_durations).  ASYNCSCAN_RESULTS_FILE (set by the
+# 15, 30, 20 and 10 s on the other majors: set_test_durations);
+# ASYNCSCAN_CANCEL_SCANS is 060_cancel_storm.pl's scans per method (220,
+# elsewhere 80).  ASYNCSCAN_RESULTS_FILE (set by the
 # run that starts this one inside a chroot): where to write the results for
 # it.
 
@@ -961,7 +963,7 @@ run_major_in_chroot()
 	envs=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
 		KEEP="$KEEP" SUITE_TIMEOUT="$SUITE_TIMEOUT" ASYNCSCAN_RESULTS_FILE=/tmp/results)
 	for var in TERM CI PORT ASYNCSCAN_SOAK_SECONDS ASYNCSCAN_SOAK_SEED PG_TEST_SEED \
-		ASYNCSCAN_WORKER_EXITS_SECONDS ASYNCSCAN_TORN_SECONDS \
+		ASYNCSCAN_WORKER_EXITS_SECONDS ASYNCSCAN_TORN_SECONDS ASYNCSCAN_CANCEL_SCANS \
 		PG_TEST_EXTRA PG_TEST_TIMEOUT_DEFAULT; do
 		[ -n "${!var+set}" ] && envs+=("$var=${!var}")
 	done
@@ -1052,24 +1054,26 @@ wait_for_preparation()
 }
 
 # set_test_durations MAJOR -- how long the time-bounded TAP tests run: the
-# randomised soak (071), the exits under the worker method (022) and the
-# torn-read race (081).  Stock PostgreSQL 15, the primary target, gets
+# randomised soak (071), the exits under the worker method (022), the
+# torn-read race (081) and the cancel storm's scans per method (060).  Stock PostgreSQL 15, the primary target, gets
 # their full length; the other majors, which run the same code through
 # the same tests, a shorter one, so that a run of all of them stays well
 # within CI's time.  Whatever the environment sets wins.
 set_test_durations()
 {
-	local soak=120 exits=40 torn=15
+	local soak=120 exits=40 torn=15 cancels=220
 	if [ "$1" != 15 ]; then
-		soak=30 exits=20 torn=10
+		soak=30 exits=20 torn=10 cancels=80
 	fi
 	export ASYNCSCAN_SOAK_SECONDS=${USER_SOAK_SECONDS:-$soak}
 	export ASYNCSCAN_WORKER_EXITS_SECONDS=${USER_WORKER_EXITS_SECONDS:-$exits}
 	export ASYNCSCAN_TORN_SECONDS=${USER_TORN_SECONDS:-$torn}
+	export ASYNCSCAN_CANCEL_SCANS=${USER_CANCEL_SCANS:-$cancels}
 }
 USER_SOAK_SECONDS=${ASYNCSCAN_SOAK_SECONDS:-}
 USER_WORKER_EXITS_SECONDS=${ASYNCSCAN_WORKER_EXITS_SECONDS:-}
 USER_TORN_SECONDS=${ASYNCSCAN_TORN_SECONDS:-}
+USER_CANCEL_SCANS=${ASYNCSCAN_CANCEL_SCANS:-}
 
 start_preparations
 for major in $MAJORS; do
