@@ -435,6 +435,17 @@ asyncscan_stream_begin(Relation rel, Snapshot snapshot, int io_method,
 		stream->generations = palloc(sizeof(AsyncScanGeneration) *
 									 stream->io_depth * stream->combine_limit);
 
+	/*
+	 * Pages that are not all-visible are read directly only where a torn
+	 * read of one is caught: by its checksum, or by the storage hooks'
+	 * write generations (README, "The torn-page window").  Those are the
+	 * pages other backends are changing, so without either they take the
+	 * buffered path, and only all-visible pages keep the window that README
+	 * describes.
+	 */
+	if (!DataChecksumsEnabled() && stream->generations == NULL)
+		stream->checked_allowed = false;
+
 	MemoryContextSwitchTo(oldcxt);
 	return stream;
 }
