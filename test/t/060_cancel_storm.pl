@@ -368,16 +368,21 @@ foreach my $method ('sync', 'io_uring', 'worker')
 
 	is($n{wrong}, 0, "$method: no scan returned a wrong row");
 	is($n{other}, 0, "$method: no error but the cancels, no warning");
-	cmp_ok($n{cancels}, '>=', 200,
-		"$method: at least 200 of $n{scans} scans were cancelled mid-scan ($n{cancels}; $n{completed} completed)"
+	# of 220 scans (half cancelled, half timed out): at least 200
+	# cancelled, 80 of each kind, 200 after they began reading; the same
+	# shares of a shorter storm (ASYNCSCAN_CANCEL_SCANS)
+	my $most = int($scans_per_method * 10 / 11);
+	my $each = int($scans_per_method * 4 / 11);
+	cmp_ok($n{cancels}, '>=', $most,
+		"$method: at least $most of $n{scans} scans were cancelled mid-scan ($n{cancels}; $n{completed} completed)"
 	);
-	cmp_ok($n{by_cancel}, '>=', 80,
+	cmp_ok($n{by_cancel}, '>=', $each,
 		"$method: pg_cancel_backend() cancelled $n{by_cancel} scans");
-	cmp_ok($n{by_timeout}, '>=', 80,
+	cmp_ok($n{by_timeout}, '>=', $each,
 		"$method: statement_timeout cancelled $n{by_timeout} scans");
 	is($n{cancels} + $n{completed}, $n{scans},
 		"$method: every scan was either cancelled or completed");
-	cmp_ok($midscan, '>=', 200,
+	cmp_ok($midscan, '>=', $most,
 		"$method: $midscan cancelled scans had begun reading (pg_asyncscan_stats)");
 	cmp_ok($reads1 - $reads0, '>', $midscan,
 		"$method: the storm's scans issued reads (" . ($reads1 - $reads0) . ')');
