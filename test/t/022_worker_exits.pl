@@ -212,7 +212,11 @@ sub check_exit_client
 	return;
 }
 
-my $killer = $node->background_psql('postgres', on_error_stop => 0);
+# (its timer runs from the start, so it must outlast the whole run)
+my $killer = $node->background_psql(
+	'postgres',
+	on_error_stop => 0,
+	timeout => $seconds + $PostgreSQL::Test::Utils::timeout_default);
 my @clients = (undef, undef);
 my @iteration = (0, 0);
 my $deadline = time() + $seconds;
