@@ -243,10 +243,13 @@ RESET pg_asyncscan.enabled;
 --    off, the evicted table is one sequential run: no advice.  With every
 --    fourth block in shared buffers (a hit), each run of misses starts
 --    after a gap and is advised (a run the window splits in two is
---    advised up to the split).
+--    advised up to the split).  (On a server with the storage hooks,
+--    prefetches are staged reads instead, every one of them:
+--    storage_hooks.sql; here the hooks are off.)
 --
 CALL evict('pt');
 SET pg_asyncscan.direct_reads = off;
+SET pg_asyncscan.storage_hooks = off;
 SELECT (c->>'Pages Read')::int = :pt_blocks AS all_read,
        (c->>'Advised Blocks')::int AS advised
 FROM scan_counters('SELECT * FROM pt') AS c;
@@ -266,6 +269,7 @@ SELECT (c->>'Pages Hit')::int = (:pt_blocks + 3) / 4 AS every_fourth_hit,
          BETWEEN (:pt_blocks + 3) / 4 - 1 AND (c->>'Pages Read')::int AS each_run_advised
 FROM scan_counters('SELECT * FROM pt') AS c;
 RESET pg_asyncscan.direct_reads;
+RESET pg_asyncscan.storage_hooks;
 
 --
 -- 6. pg_asyncscan.direct_reads = off: every block through shared buffers,
