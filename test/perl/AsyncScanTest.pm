@@ -81,10 +81,17 @@ our @EXPORT_OK =
   qw(init_preloaded io_analyze query_with_stderr evict_files evict_from_page_cache arena_is_clean storage_hooks_in_use $READING_WORKER_SQL
   uring_ring uring_unreaped uring_idle in_uring_wait wait_uring_reads);
 
+# init_preloaded NODE [CONF [, checksums => 0]] -- initdb (with data
+# checksums unless checksums => 0; PostgreSQL 18 would enable them by
+# default) and the settings every TAP cluster of ours has, plus CONF.
 sub init_preloaded
 {
-	my ($node, $conf) = @_;
-	$node->init(extra => ['--data-checksums']);
+	my ($node, $conf, %opt) = @_;
+	my @extra =
+	  ($opt{checksums} // 1) ? ('--data-checksums')
+	  : $node->pg_version >= 18 ? ('--no-data-checksums')
+	  :                           ();
+	$node->init(extra => \@extra);
 	$node->append_conf(
 		'postgresql.conf', q{
 shared_preload_libraries = 'pg_asyncscan'

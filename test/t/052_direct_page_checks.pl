@@ -26,22 +26,14 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../perl";
 
-use AsyncScanTest qw(io_analyze evict_files);
+use AsyncScanTest qw(init_preloaded io_analyze evict_files);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('page_checks');
-# no data checksums (PostgreSQL 18 enables them by default)
-$node->init(extra => $node->pg_version >= 18 ? ['--no-data-checksums'] : []);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_asyncscan'
-pg_asyncscan.min_relation_size = 0
-max_parallel_workers_per_gather = 0
-autovacuum = off
-synchronize_seqscans = off
-});
+# no data checksums: only the page checks stand guard
+init_preloaded($node, '', checksums => 0);
 $node->start;
 is($node->safe_psql('postgres', 'SHOW data_checksums'), 'off',
 	'the cluster has no data checksums');

@@ -40,7 +40,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../perl";
 
-use AsyncScanTest qw(storage_hooks_in_use);
+use AsyncScanTest qw(init_preloaded storage_hooks_in_use);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -58,21 +58,11 @@ my $node = PostgreSQL::Test::Cluster->new('torn081');
 $fs->before_unmount(
 	sub { $node->stop('immediate') if defined $node->{_pid}; });
 # no data checksums: the torn-page window is the one checksums would close
-# (PostgreSQL 18 enables them by default)
-$node->init(extra => $node->pg_version >= 18 ? ['--no-data-checksums'] : []);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_asyncscan'
-pg_asyncscan.io_workers = 2
-pg_asyncscan.min_relation_size = 0
-max_parallel_workers_per_gather = 0
-autovacuum = off
-jit = off
-synchronize_seqscans = off
+init_preloaded($node, q{
 shared_buffers = 1MB
 max_connections = 20
 log_min_messages = warning
-});
+}, checksums => 0);
 $node->start;
 is($node->safe_psql('postgres', 'SHOW data_checksums'),
 	'off', 'the cluster has no data checksums');
