@@ -541,6 +541,58 @@ SELECT v.label, c.* FROM (VALUES
 ) v(label, q), LATERAL check_same(v.q) c;
 
 --
+-- Query shape: aggregates.  An Agg that reads an AsyncSeqScan directly
+-- gets the relation's whole rows (as it does from a Seq Scan) and finds
+-- its arguments and grouping columns in them by position; a Sort or Hash
+-- in between gets the narrow rows it asks for.  Every aggregate strategy
+-- and grouping shape: plain, hashed, sorted, grouping sets, HAVING, FILTER,
+-- DISTINCT and ordered aggregates, grouping by an expression, a whole-row
+-- reference, a table with dropped columns, partitions, and partial
+-- aggregation in parallel workers.
+--
+SET enable_hashagg = off;
+SELECT v.label, c.* FROM (VALUES
+    ('sorted group', 'SELECT grp, count(*), sum(num), max(val) FROM d_many GROUP BY grp')
+) v(label, q), LATERAL check_same(v.q) c;
+RESET enable_hashagg;
+SET enable_sort = off;
+SELECT v.label, c.* FROM (VALUES
+    ('hashed group', 'SELECT grp, flag, count(*), sum(num), min(val) FROM d_many GROUP BY flag, grp')
+) v(label, q), LATERAL check_same(v.q) c;
+RESET enable_sort;
+SELECT v.label, c.* FROM (VALUES
+    ('plain',        'SELECT count(*), sum(num), avg(id), max(val), bool_and(flag) FROM d_many'),
+    ('count star',   'SELECT count(*) FROM d_many'),
+    ('last column',  'SELECT string_agg(val, '','' ORDER BY val) FROM d_many WHERE id % 97 = 0'),
+    ('having',       'SELECT grp, sum(num) FROM d_many GROUP BY grp HAVING sum(num) > 44000 AND grp % 2 = 0'),
+    ('filter',       'SELECT grp, count(*) FILTER (WHERE flag), count(DISTINCT id % 7) FROM d_many GROUP BY grp'),
+    ('expression',   'SELECT id % 11 AS k, count(*), sum(num) FROM d_many GROUP BY id % 11'),
+    ('group label',  'SELECT val LIKE ''value 1%'', flag, count(*) FROM d_many GROUP BY 1, 2'),
+    ('sets',         'SELECT grp, flag, count(*) FROM d_many GROUP BY GROUPING SETS ((grp), (flag), ())'),
+    ('rollup',       'SELECT grp % 5, flag, sum(id) FROM d_many GROUP BY ROLLUP (grp % 5, flag)'),
+    ('ordered set',  'SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY id), mode() WITHIN GROUP (ORDER BY grp) FROM d_many'),
+    ('whole row',    'SELECT count(DISTINCT t) FROM d_many t WHERE grp < 3'),
+    ('ctid',         'SELECT count(DISTINCT ctid), max(xmin::text) FROM d_many'),
+    ('dropped cols', 'SELECT f, count(*), count(d), max(e) FROM d_alter GROUP BY f'),
+    ('partitions',   'SELECT grp, count(*), max(val) FROM d_part GROUP BY grp'),
+    ('join',         'SELECT m.grp, count(*) FROM d_many m JOIN d_partvis p ON p.id = m.id GROUP BY m.grp'),
+    ('subquery',     'SELECT count(*), sum(s.n) FROM (SELECT grp, sum(num) AS n FROM d_many GROUP BY grp) s')
+) v(label, q), LATERAL check_same(v.q) c;
+-- partial aggregation in parallel workers, Finalize above the Gather
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SELECT v.label, c.* FROM (VALUES
+    ('partial plain', 'SELECT count(*), sum(num), max(val) FROM d_many'),
+    ('partial group', 'SELECT grp, count(*), sum(id) FROM d_many GROUP BY grp')
+) v(label, q), LATERAL check_same(v.q) c;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+
+--
 -- JIT-compiled quals, projections and tuple deforming (forced for every
 -- query here; where the server has no JIT provider this simply runs
 -- interpreted).  On PostgreSQL 15 the node replaces its scan slot by a

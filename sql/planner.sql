@@ -260,6 +260,26 @@ DEALLOCATE pl_q;
 EXPLAIN (COSTS OFF) SELECT * FROM pl_big WHERE false;
 EXPLAIN (COSTS OFF) SELECT * FROM pl_big WHERE now() IS NULL;
 
+-- An Agg reading the node gets whole rows, as from a Seq Scan (no
+-- projection per row: Output lists every column) ...
+EXPLAIN (VERBOSE, COSTS OFF) SELECT sum(id), max(val) FROM pl_big;
+SET enable_sort = off;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT grp, count(*) FROM pl_big GROUP BY grp;
+RESET enable_sort;
+SET pg_asyncscan.enabled = off;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT grp, count(*) FROM pl_big GROUP BY grp;
+RESET pg_asyncscan.enabled;
+-- ... but a Sort (here under a join) gets only the columns it needs, and
+-- so does a table with a dropped column, or a whole-row reference
+SET enable_hashagg = off;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT grp, count(*) FROM pl_big GROUP BY grp;
+RESET enable_hashagg;
+EXPLAIN (VERBOSE, COSTS OFF)
+  SELECT count(*) FROM pl_small s JOIN pl_big b ON b.id = s.id;
+ALTER TABLE pl_unlogged DROP COLUMN grp;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT max(val) FROM pl_unlogged;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT max(b::text) FROM pl_big b;
+
 DROP VIEW pl_view;
 DROP MATERIALIZED VIEW pl_mv;
 DROP TABLE pl_big, pl_small, pl_copy, pl_temp, pl_unlogged, pl_part,

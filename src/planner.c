@@ -28,6 +28,16 @@
  * off disables it exactly as it disables a Seq Scan (disable_cost, or a
  * disabled node from PostgreSQL 18 on: compat.h).
  *
+ * Aggregates over AsyncSeqScan get the relation's whole rows, as the
+ * planner hands a Seq Scan's rows to an Agg (use_physical_tlist() in
+ * createplan.c, which does not apply to custom paths): the Agg reads its
+ * inputs from the scan tuple itself, where a narrowed target list would
+ * cost a projection per row (about a tenth of an aggregate's run time
+ * over OS-cached pages).  Only for a plain base relation whose needed
+ * columns are all plain columns, and only for the path an Agg reads
+ * directly; other parents (Sort, Hash, Append, Gather) keep the narrow
+ * rows they ask for.
+ *
  * The partial path (parallel AsyncSeqScan under Gather) is costed as
  * cost_seqscan costs a Parallel Seq Scan: the CPU part is divided among
  * the participants, the disk part is not, and the same overlap applies.
@@ -49,9 +59,12 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
+#include "optimizer/plancat.h"
 #include "optimizer/planmain.h"
+#include "optimizer/planner.h"
 #include "optimizer/prep.h"
 #include "optimizer/restrictinfo.h"
+#include "optimizer/tlist.h"
 #include "parser/parsetree.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -69,12 +82,21 @@ static bool asyncscan_enabled = true;
 static int	asyncscan_min_relation_size = 1024; /* blocks: 8MB */
 
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
+static create_upper_paths_hook_type prev_create_upper_paths_hook = NULL;
 
 static void asyncscan_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel,
 									   Index rti, RangeTblEntry *rte);
 static bool asyncscan_rel_is_eligible(PlannerInfo *root, RelOptInfo *rel,
 									  Index rti, RangeTblEntry *rte);
 static void asyncscan_cost(PlannerInfo *root, RelOptInfo *rel, Path *path);
+static void asyncscan_create_upper_paths(PlannerInfo *root,
+										 UpperRelationKind stage,
+										 RelOptInfo *input_rel,
+										 RelOptInfo *output_rel,
+										 void *extra);
+static void give_aggs_whole_rows(PlannerInfo *root, List *paths,
+								 List **originals, List **copies);
+static Path *whole_row_path(PlannerInfo *root, CustomPath *cpath);
 static Plan *asyncscan_plan_custom_path(PlannerInfo *root, RelOptInfo *rel,
 										CustomPath *best_path, List *tlist,
 										List *clauses, List *custom_plans);
@@ -114,6 +136,8 @@ asyncscan_planner_init(void)
 
 	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = asyncscan_set_rel_pathlist;
+	prev_create_upper_paths_hook = create_upper_paths_hook;
+	create_upper_paths_hook = asyncscan_create_upper_paths;
 }
 
 static CustomPath *
@@ -264,6 +288,146 @@ asyncscan_cost(PlannerInfo *root, RelOptInfo *rel, Path *path)
 	path->startup_cost = startup_cost;
 	path->total_cost = startup_cost + disk_cost + cpu_cost -
 		ASYNCSCAN_IO_OVERLAP * Min(disk_cost, cpu_cost);
+}
+
+/*
+ * Grouping paths are made: Aggs (plain, hashed, partial) that read an
+ * AsyncSeqScan directly read whole rows (see the top of this file).
+ */
+static void
+asyncscan_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
+							 RelOptInfo *input_rel, RelOptInfo *output_rel,
+							 void *extra)
+{
+	List	   *originals = NIL;
+	List	   *copies = NIL;
+
+	if (prev_create_upper_paths_hook)
+		prev_create_upper_paths_hook(root, stage, input_rel, output_rel, extra);
+
+	if (stage != UPPERREL_GROUP_AGG && stage != UPPERREL_PARTIAL_GROUP_AGG)
+		return;
+	give_aggs_whole_rows(root, output_rel->pathlist, &originals, &copies);
+	give_aggs_whole_rows(root, output_rel->partial_pathlist, &originals, &copies);
+}
+
+/*
+ * Point every AggPath of paths whose input is an AsyncSeqScan path at a
+ * copy of that path that returns whole rows.  The original stays as it is
+ * (other paths, a Sort for instance, may read it); each original gets one
+ * copy (originals[i] -> copies[i]).
+ */
+static void
+give_aggs_whole_rows(PlannerInfo *root, List *paths,
+					 List **originals, List **copies)
+{
+	ListCell   *lc;
+
+	foreach(lc, paths)
+	{
+		AggPath    *agg = (AggPath *) lfirst(lc);
+		CustomPath *cpath;
+		Path	   *copy = NULL;
+		ListCell   *lo;
+		ListCell   *lcopy;
+
+		if (!IsA(agg, AggPath) || !IsA(agg->subpath, CustomPath))
+			continue;
+		cpath = (CustomPath *) agg->subpath;
+		if (cpath->methods != &asyncscan_path_methods)
+			continue;
+
+		forboth(lo, *originals, lcopy, *copies)
+		{
+			if (lfirst(lo) == cpath)
+				copy = (Path *) lfirst(lcopy);
+		}
+		if (copy == NULL)
+		{
+			copy = whole_row_path(root, cpath);
+			if (copy == NULL)
+				continue;
+			*originals = lappend(*originals, cpath);
+			*copies = lappend(*copies, copy);
+		}
+		agg->subpath = copy;
+	}
+}
+
+/*
+ * A copy of cpath whose target is the relation's physical row, with the
+ * grouping labels of cpath's target, or NULL where a Seq Scan would not
+ * get a physical row either: not a plain base relation, a needed column
+ * that is not a plain column (system column, whole-row Var, placeholder),
+ * or dropped or missing-value columns (build_physical_tlist() gives up
+ * there, as for a Seq Scan).
+ */
+static Path *
+whole_row_path(PlannerInfo *root, CustomPath *cpath)
+{
+	RelOptInfo *rel = cpath->path.parent;
+	PathTarget *target = cpath->path.pathtarget;
+	PathTarget *physical;
+	CustomPath *copy;
+	List	   *tlist;
+	ListCell   *lc;
+	int			i;
+
+	if (rel->reloptkind != RELOPT_BASEREL || rel->rtekind != RTE_RELATION)
+		return NULL;
+	foreach(lc, target->exprs)
+	{
+		Var		   *var = (Var *) lfirst(lc);
+
+		if (!IsA(var, Var) || var->varno != (int) rel->relid ||
+			var->varattno <= 0 || var->varlevelsup != 0)
+			return NULL;
+	}
+
+	/* NIL where the relation has dropped or missing-value columns */
+	tlist = build_physical_tlist(root, rel);
+	if (tlist == NIL)
+		return NULL;
+	foreach(lc, tlist)
+	{
+		if (!IsA(((TargetEntry *) lfirst(lc))->expr, Var))
+			return NULL;
+	}
+	physical = make_pathtarget_from_tlist(tlist);
+
+	/* the grouping labels move with their columns */
+	i = 0;
+	foreach(lc, target->exprs)
+	{
+		Index		ref = get_pathtarget_sortgroupref(target, i);
+
+		if (ref != 0)
+		{
+			ListCell   *lp;
+			int			j = 0;
+			bool		found = false;
+
+			foreach(lp, physical->exprs)
+			{
+				if (equal(lfirst(lp), lfirst(lc)))
+				{
+					physical->sortgrouprefs[j] = ref;
+					found = true;
+					break;
+				}
+				j++;
+			}
+			if (!found)
+				return NULL;
+		}
+		i++;
+	}
+	set_pathtarget_cost_width(root, physical);
+
+	copy = makeNode(CustomPath);
+	memcpy(copy, cpath, sizeof(CustomPath));
+	copy->path.pathtarget = physical;
+	return &copy->path;
 }
 
 /*
