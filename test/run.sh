@@ -66,9 +66,9 @@
 # the first port tried for the cluster; SUITE_TIMEOUT (seconds, default
 # 900) bounds each suite; ASYNCSCAN_SOAK_SECONDS, ASYNCSCAN_WORKER_EXITS_SECONDS
 # and ASYNCSCAN_TORN_SECONDS bound the time-bounded TAP tests (071_soak.pl,
-# 022_worker_exits.pl, 081_torn_reads.pl; default 120, 40 and 15 s on stock
+# 022_worker_exits.pl, 081_torn_reads.pl; default 60, 30 and 15 s on stock
 # 15, 30, 20 and 10 s on the other majors: set_test_durations);
-# ASYNCSCAN_CANCEL_SCANS is 060_cancel_storm.pl's scans per method (220,
+# ASYNCSCAN_CANCEL_SCANS is 060_cancel_storm.pl's scans per method (160,
 # elsewhere 80).  ASYNCSCAN_RESULTS_FILE (set by the
 # run that starts this one inside a chroot): where to write the results for
 # it.
@@ -1061,7 +1061,7 @@ wait_for_preparation()
 # within CI's time.  Whatever the environment sets wins.
 set_test_durations()
 {
-	local soak=120 exits=40 torn=15 cancels=220
+	local soak=60 exits=30 torn=15 cancels=160
 	if [ "$1" != 15 ]; then
 		soak=30 exits=20 torn=10 cancels=80
 	fi
