@@ -23,7 +23,9 @@
 #       system that test/debian_chroot.sh makes once in
 #       /var/cache/pg_asyncscan/pg17-trixie (2-5 minutes, reused later);
 #       this script then runs itself inside that root ("--majors 17" there,
-#       where 17 is the system's own major) and takes over its results;
+#       where 17 is the system's own major) in the background, beside the
+#       majors after it, and at the end shows its output and takes over
+#       its results;
 #   18  built once by test/build_pg.sh from Debian's source package, with
 #       assertions and TAP support, into /var/cache/pg_asyncscan/pg18
 #       (5-10 minutes, reused later);
@@ -151,6 +153,9 @@ WORK=
 DATA=
 SUITE_PGID=
 CHROOT_PID=
+CHROOT_MAJOR=
+CHROOT_WORK=
+CHROOT_LOG=
 # background preparations of majors (see the end): pid and log per major
 declare -A PREP_PID=() PREP_LOG=()
 
@@ -235,6 +240,8 @@ cleanup()
 		sleep 1
 	fi
 	[ -n "$CHROOT_PID" ] && stop_chroot_run
+	[ -n "$CHROOT_LOG" ] && rm -f "$CHROOT_LOG"
+	release_chroot_work
 	package_cleanup
 	local pid f
 	for pid in "${PREP_PID[@]}"; do
@@ -248,7 +255,7 @@ cleanup()
 }
 
 # stop_chroot_run -- end the run of this script inside a chroot
-# (run_major_in_chroot): SIGTERM to the chroot's first process, which passes
+# (start_major_in_chroot): SIGTERM to the chroot's first process, which passes
 # it on to the inner run (it stops its servers and removes its work
 # directory); after 120 s SIGKILL, which ends every process in the
 # chroot's PID namespace.  Its mounts go with its namespace.
@@ -566,7 +573,8 @@ count_tap_skips()
 
 # run_major MAJOR -- build and install the extension for MAJOR, start a
 # cluster, run every suite against it, stop it and remove its directory.
-# A major that runs in a chroot goes to run_major_in_chroot.
+# A major that runs in a chroot goes to start_major_in_chroot (and runs
+# beside the next ones).
 run_major()
 {
 	echo
@@ -577,7 +585,7 @@ run_major()
 		return 0
 	}
 	if [ -n "$ASYNCSCAN_CHROOT" ]; then
-		run_major_in_chroot
+		start_major_in_chroot
 		return 0
 	fi
 
@@ -942,19 +950,29 @@ package_run()
 	return "$rc"
 }
 
-# run_major_in_chroot -- run this script inside the root that
+# start_major_in_chroot -- run this script inside the root that
 # test/debian_chroot.sh made for PG_MAJOR, where that major is the
 # system's own, with this tree bound read-only at the same path and a
-# work directory of ours as its /tmp; take over the suites it records in a
-# results file there.  Its own PID and mount namespaces: whatever it
-# leaves running is killed and whatever it mounts unmounted when it ends
-# (see stop_chroot_run for INT and TERM); one such run at a time
-# (--exclusive: it installs the extension into the root).
-run_major_in_chroot()
+# work directory of ours as its /tmp, in the background: the run goes on
+# with the next majors beside it (its own root, installation, clusters
+# and Unix sockets; the TAP tests leave most of this machine's CPU idle),
+# and collect_major_in_chroot, at the end, shows its output and takes
+# over the suites it records in a results file there.  Its own PID and
+# mount namespaces: whatever it leaves running is killed and whatever it
+# mounts unmounted when it ends (see stop_chroot_run for INT and TERM);
+# one such run at a time (--exclusive: it installs the extension into the
+# root).
+start_major_in_chroot()
 {
-	local rc=0 kind name passed failed skipped note args envs var
-	WORK=$(asyncscan_make_workdir "pg_asyncscan-test-pg$PG_MAJOR-chroot")
-	chmod 1777 "$WORK"
+	local args envs var
+	if [ -n "$CHROOT_PID" ]; then
+		# one at a time: the one before first
+		collect_major_in_chroot
+	fi
+	CHROOT_MAJOR=$PG_MAJOR
+	CHROOT_WORK=$(asyncscan_make_workdir "pg_asyncscan-test-pg$PG_MAJOR-chroot")
+	chmod 1777 "$CHROOT_WORK"
+	CHROOT_LOG=$(mktemp "/tmp/pg_asyncscan-test-pg$PG_MAJOR-chroot-log.XXXXXX")
 	# the package suite runs once, on this system's own major, not there
 	args=(--majors "$PG_MAJOR" --suites "${CLUSTER_SUITES// /,}")
 	[ "$QUICK" = 1 ] && args+=(--quick)
@@ -967,28 +985,52 @@ run_major_in_chroot()
 		PG_TEST_EXTRA PG_TEST_TIMEOUT_DEFAULT; do
 		[ -n "${!var+set}" ] && envs+=("$var=${!var}")
 	done
-	asyncscan_log "running the suites inside $ASYNCSCAN_CHROOT (this tree bound" \
-		"read-only, /tmp there is $WORK)"
+	asyncscan_log "running the suites inside $ASYNCSCAN_CHROOT in the background," \
+		"beside the next majors (this tree bound read-only, /tmp there is" \
+		"$CHROOT_WORK; output: $CHROOT_LOG, shown at the end)"
 	setsid bash "$HERE/debian_chroot.sh" run "$PG_MAJOR" --cache "$ASYNCSCAN_PG_CACHE" \
-		--pid --exclusive --tmp "$WORK" --bind-ro "$ROOT" -- \
-		env -i "${envs[@]}" bash "$ROOT/test/run.sh" "${args[@]}" </dev/null &
+		--pid --exclusive --tmp "$CHROOT_WORK" --bind-ro "$ROOT" -- \
+		env -i "${envs[@]}" bash "$ROOT/test/run.sh" "${args[@]}" \
+		>"$CHROOT_LOG" 2>&1 </dev/null &
 	CHROOT_PID=$!
+}
+
+# collect_major_in_chroot -- wait for the run start_major_in_chroot
+# started (if any), show its output, record its suites, remove its work
+# directory
+collect_major_in_chroot()
+{
+	local rc=0 kind name passed failed skipped note
+	[ -n "$CHROOT_PID" ] || return 0
+	echo
+	asyncscan_log "===== PostgreSQL $CHROOT_MAJOR (in its root, run beside the others) ====="
 	wait "$CHROOT_PID" || rc=$?
 	CHROOT_PID=
-	if [ -s "$WORK/results" ]; then
+	cat "$CHROOT_LOG"
+	rm -f "$CHROOT_LOG"
+	CHROOT_LOG=
+	if [ -s "$CHROOT_WORK/results" ]; then
 		while IFS=$'\t' read -r kind name passed failed skipped note; do
 			case $kind in
 				suite) record_suite "$name" "$passed" "$failed" "$skipped" "$note" ;;
 				reliability) RELIABILITY+=("$name") ;;
 				skip) SKIP_REPORT+=("$name") ;;
 			esac
-		done <"$WORK/results"
+		done <"$CHROOT_WORK/results"
 	else
-		echo "the run inside $ASYNCSCAN_CHROOT recorded no results (exit status $rc)"
-		record_suite "pg$PG_MAJOR chroot" 0 1 0
+		echo "the run inside the PostgreSQL $CHROOT_MAJOR root recorded no results (exit status $rc)"
+		record_suite "pg$CHROOT_MAJOR chroot" 0 1 0
 	fi
-	asyncscan_release_work
-	WORK=
+	release_chroot_work
+}
+
+# release_chroot_work -- remove (KEEP=1: keep) the chroot run's work
+# directory; never fails
+release_chroot_work()
+{
+	local WORK=$CHROOT_WORK DATA=
+	[ -n "$WORK" ] && asyncscan_release_work
+	CHROOT_WORK=
 }
 
 # The majors that are not this system's own are made ready in the
@@ -1081,6 +1123,7 @@ for major in $MAJORS; do
 	[ -n "$RESULTS_FILE" ] || set_test_durations "$major"
 	run_major "$major"
 done
+collect_major_in_chroot
 
 # --- summary ----------------------------------------------------------------
 echo
@@ -1103,7 +1146,7 @@ fi
 [ "$QUICK" = 1 ] && echo "  (--quick: installcheck-large not run)"
 echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped"
 if [ -n "$RESULTS_FILE" ]; then
-	# for the run that started this one (run_major_in_chroot)
+	# for the run that started this one (start_major_in_chroot)
 	{
 		for i in "${!SUITE_NAMES[@]}"; do
 			printf 'suite\t%s\t%s\t%s\t%s\t%s\n' "${SUITE_NAMES[$i]}" "${SUITE_PASSED[$i]}" \
