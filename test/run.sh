@@ -955,9 +955,9 @@ package_run()
 # system's own, with this tree bound read-only at the same path and a
 # work directory of ours as its /tmp, in the background: the run goes on
 # with the next majors beside it (its own root, installation, clusters
-# and Unix sockets; the TAP tests leave most of this machine's CPU idle),
-# and collect_major_in_chroot, at the end, shows its output and takes
-# over the suites it records in a results file there.  Its own PID and
+# and Unix sockets; 17's TAP suite used about a quarter of one CPU on
+# average here), and collect_major_in_chroot, at the end, shows its
+# output and takes over the suites it records in a results file there.  Its own PID and
 # mount namespaces: whatever it leaves running is killed and whatever it
 # mounts unmounted when it ends (see stop_chroot_run for INT and TERM);
 # one such run at a time (--exclusive: it installs the extension into the

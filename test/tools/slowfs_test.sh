@@ -267,7 +267,7 @@ check "20 sequential O_DIRECT reads take >= 20 x ${lat_ms}ms (${seq_ms}ms)" \
 	test $seq_ms -ge $((20 * lat_ms))
 
 # 20 dd processes at once, each reading one block: what counts is the
-# reads' time, not starting 20 processes (which takes seconds on a busy
+# reads' time, not starting 20 processes (over a second on a busy
 # machine), so the same 20 processes are first timed reading nothing
 concurrent_dd()	# concurrent_dd COUNT: print the milliseconds it took
 {
