@@ -59,11 +59,11 @@ asyncscan_pread_rest(int fd, char *target, size_t length, off_t offset,
 
 /*
  * Tell the kernel a read through the page cache is coming, so that it
- * starts reading from the device now.  Methods that read synchronously
- * (sync, in the backend; worker, in a few processes) advise every read of
- * a batch before performing the first: the device then works on all of
- * them at once instead of one after the other.  Nothing to do for O_DIRECT
- * reads, which bypass the page cache.
+ * starts reading from the device now.  The sync method advises every read
+ * of a batch before performing the first: the device then works on all of
+ * them at once instead of one after the other (the worker method's workers
+ * do the same for the reads queued behind the one they take).  Nothing to
+ * do for O_DIRECT reads, which bypass the page cache.
  */
 void
 asyncscan_read_advise(AsyncScanRead *read)

@@ -99,6 +99,9 @@ StaticAssertDecl(WORKER_SLOT_BLOCKS <= ASYNCSCAN_MAX_COMBINE,
 StaticAssertDecl(WORKER_SLOT_BYTES % WORKER_IO_ALIGN == 0,
 				 "every slot stays aligned for O_DIRECT");
 
+/* queued requests a worker announces to the kernel at a time, at most */
+#define WORKER_ADVISE_MAX		64
+
 /* a request still queued after this long is read by its owner */
 #define WORKER_TAKE_BACK_MS		100
 
@@ -132,6 +135,7 @@ typedef struct WorkerRequest
 	off_t		offset;
 	size_t		length;
 	bool		direct_io;		/* open with O_DIRECT */
+	bool		advised;		/* announced to the kernel, or O_DIRECT */
 	/* outcome */
 	size_t		transferred;
 	int			error;			/* errno, 0 if none */
@@ -187,6 +191,24 @@ static bool *my_slots = NULL;
 /* In an IO worker: its number, and the slot it is running or -1 */
 static int	my_worker_number = -1;
 static int	my_running_slot = -1;
+
+/*
+ * In an IO worker: the queued reads it took to announce to the kernel
+ * (worker_next_request), copied out of the queue to be announced after the
+ * lock is released.
+ */
+typedef struct WorkerAdvice
+{
+	Oid			spc_oid;
+	Oid			db_oid;
+	Oid			rel_number;
+	int			segno;
+	off_t		offset;
+	size_t		length;
+} WorkerAdvice;
+
+static WorkerAdvice my_advice[WORKER_ADVISE_MAX];
+static int	my_nadvice = 0;
 
 PGDLLEXPORT void asyncscan_io_worker_main(Datum main_arg);
 
@@ -551,12 +573,6 @@ worker_start_read(AsyncScanIo *io, AsyncScanRead *read)
 		return;
 	}
 
-	/*
-	 * Through the page cache, the kernel starts reading now, so that a few
-	 * workers keep a whole window of reads going on the device.
-	 */
-	asyncscan_read_advise(read);
-
 	/* the slot is ours and not queued yet: nobody else looks at it */
 	req = &worker_shared->requests[slot];
 	req->spc_oid = io->spc_oid;
@@ -567,6 +583,17 @@ worker_start_read(AsyncScanIo *io, AsyncScanRead *read)
 	req->length = read->length;
 	/* the page cache holds it all: the worker copies it, no O_DIRECT */
 	req->direct_io = io->direct_io && !asyncscan_read_is_cached(read);
+
+	/*
+	 * Through the page cache, the kernel must start reading the window
+	 * before a worker gets to each read, so that a few workers keep a
+	 * whole window of reads going on the device.  The first worker that
+	 * takes a request from the queue announces the ones queued behind it
+	 * (posix_fadvise): not the backend, for whom that is a system call
+	 * per read that also issues the device's requests (measured, cold
+	 * scan of 1.9 GB on a virtual machine: 0.7 s of the backend's time).
+	 */
+	req->advised = req->direct_io;
 	req->transferred = 0;
 	req->error = 0;
 	req->checksums_ok = 0;
@@ -877,6 +904,46 @@ worker_perform(WorkerRequest *req, char *target)
 	}
 }
 
+/*
+ * Announce the reads worker_next_request took (posix_fadvise WILLNEED):
+ * the kernel starts reading them all now, while this worker performs the
+ * first.  Consecutive reads of one segment file share one descriptor; a
+ * file that cannot be opened is skipped (performing its read reports why).
+ * The descriptor is opened for this and closed again, never kept: a kept
+ * one could outlive its file and, once the file's number is reused, name
+ * another relation's.
+ */
+static void
+worker_advise(void)
+{
+#if defined(USE_POSIX_FADVISE) && defined(POSIX_FADV_WILLNEED)
+	int			fd = -1;
+
+	for (int i = 0; i < my_nadvice; i++)
+	{
+		WorkerAdvice *a = &my_advice[i];
+
+		if (i == 0 || a->spc_oid != a[-1].spc_oid || a->db_oid != a[-1].db_oid ||
+			a->rel_number != a[-1].rel_number || a->segno != a[-1].segno)
+		{
+			char	   *path;
+			char	   *segpath;
+
+			if (fd >= 0)
+				close(fd);
+			path = asyncscan_relpath_perm(a->db_oid, a->spc_oid, a->rel_number);
+			segpath = a->segno == 0 ? path : psprintf("%s.%d", path, a->segno);
+			fd = BasicOpenFile(segpath, O_RDONLY | PG_BINARY);
+		}
+		if (fd >= 0)
+			(void) posix_fadvise(fd, a->offset, a->length, POSIX_FADV_WILLNEED);
+	}
+	if (fd >= 0)
+		close(fd);
+#endif
+	my_nadvice = 0;
+}
+
 /* The next queued request for this worker, now running; or -1. */
 static int
 worker_next_request(void)
@@ -904,6 +971,32 @@ worker_next_request(void)
 		elog(WARNING, "pg_asyncscan: IO worker slot %d was queued in state %d",
 			 slot, (int) req->state);
 		slot = -1;
+	}
+
+	/*
+	 * Take this request and the ones queued behind it that nobody has
+	 * announced yet, to announce them (worker_advise) once the lock is
+	 * released.
+	 */
+	my_nadvice = 0;
+	for (int i = -1; slot >= 0 && i < worker_shared->queue_count &&
+		 my_nadvice < WORKER_ADVISE_MAX; i++)
+	{
+		WorkerRequest *req;
+
+		req = &worker_shared->requests[i < 0 ? slot :
+									   worker_shared->queue[(worker_shared->queue_head + i) %
+															worker_shared->nslots]];
+		if (req->advised || (i >= 0 && req->state != REQ_QUEUED))
+			continue;
+		req->advised = true;
+		my_advice[my_nadvice].spc_oid = req->spc_oid;
+		my_advice[my_nadvice].db_oid = req->db_oid;
+		my_advice[my_nadvice].rel_number = req->rel_number;
+		my_advice[my_nadvice].segno = req->segno;
+		my_advice[my_nadvice].offset = req->offset;
+		my_advice[my_nadvice].length = req->length;
+		my_nadvice++;
 	}
 	/* busy or about to sleep: submitters must know which */
 	worker_shared->worker_idle[my_worker_number] = slot < 0;
@@ -1044,6 +1137,7 @@ asyncscan_io_worker_main(Datum main_arg)
 		}
 
 		MemoryContextSwitchTo(request_cxt);
+		worker_advise();
 		worker_perform(&worker_shared->requests[slot], slot_memory(slot));
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(request_cxt);
