@@ -1837,6 +1837,7 @@ class Bench:
     def main(self):
         log(f"== pg_asyncscan benchmark, mode {self.args.mode}")
         self.extra["machine"] = machine_info(self.work)
+        self.extra["machine"]["page_reporting"] = self.args.page_reporting
         self.extra["started"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         self.extra["estimate_s"] = self.print_plan()
         log("== setup")
@@ -2052,6 +2053,8 @@ def main():
     ap.add_argument("--mixed-secs", type=int, default=None)
     ap.add_argument("--oltp-rate", type=int, default=None)
     ap.add_argument("--shared-buffers", default="256MB")
+    ap.add_argument("--page-reporting", default="",
+                    help="what bench/run.sh did with the guest's free page reporting")
     ap.add_argument("--only", default=None,
                     help="comma list of group ids or prefixes (head, head-cold, grid-hot, "
                          "grid-warm-nv, par, slow2000, mixed, hooks, hooks-bitmap)")

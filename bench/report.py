@@ -1325,6 +1325,9 @@ plot {", ".join(plots)}
           f"read_ahead_kb={m.get('disk_read_ahead_kb')}, max_sectors_kb="
           f"{m.get('disk_max_sectors_kb')}, nr_requests={m.get('disk_nr_requests')}, "
           f"scheduler {m.get('disk_scheduler')}, rotational={m.get('disk_rotational')} |")
+        pr = m.get("page_reporting")
+        if pr:
+            w(f"| free page reporting | {pr} (bench/run.sh; see *cold* below) |")
         if loads:
             w(f"| load | shared machine: 1-min load average {min(loads):.2f}–{max(loads):.2f} "
               f"during the runs, median {statistics.median(loads):.2f} (start "
@@ -1463,6 +1466,19 @@ plot {", ".join(plots)}
         w("- **cold**: the server is stopped, `sync; echo 3 > /proc/sys/vm/drop_caches`, the "
           "server started (shared buffers empty), the query planned once (catalogs cached, "
           "table not read), then the timed run.")
+        pr = self.ex.get("machine", {}).get("page_reporting") or ""
+        if pr.startswith("page_reporting_order="):
+            w("- The virtual machine reports free memory to its host (virtio-balloon free page "
+              "reporting), which discards it: after `drop_caches` the next reads' page cache "
+              "then lands in memory the host must fault in again, ~1 s of kernel time more for "
+              "a cold 1.9 GB scan in whichever run it hits (measured before this run: the same "
+              "scan's backend system time 150 or 1,150 ms; Seq Scan and AsyncSeqScan alike). "
+              "A physical server has no such cost, so for this run the harness raised "
+              f"`page_reporting_order` ({pr}; restored afterwards); `--keep-page-reporting` "
+              "leaves it.")
+        elif pr.startswith("kept"):
+            w(f"- Free page reporting was left on ({pr}, `--keep-page-reporting`): cold runs "
+              "include, at random, the host faulting in the memory `drop_caches` freed.")
         w("- **OS-warm**: the table's files are in the OS page cache (checked with `fincore` "
           "before and after each run; a run during which another session dropped the page "
           "cache is repeated), shared buffers do not hold the table (it is far larger than "

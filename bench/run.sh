@@ -50,6 +50,10 @@
 #   --skip LIST       leave out: pg15p (the patched 15, and with it the
 #                     hooks groups), pg17, pg18, slow, mixed, grid,
 #                     parallel, headline, hooks
+#   --keep-page-reporting
+#                     leave the guest's free page reporting as it is (by
+#                     default it is switched off for the run and restored
+#                     after it: see "free page reporting" below)
 #   --dry-run         print the groups and the estimated time, then exit
 #   --explain         keep one cold EXPLAIN (ANALYZE, BUFFERS) per
 #                     configuration of the cold 1-client groups (the
@@ -113,6 +117,7 @@ OUT=
 REF=
 BUILD=1
 CLEAN=0
+KEEP_PAGE_REPORTING=0
 REPORT_ONLY=
 PYARGS=()
 SKIP=
@@ -151,6 +156,7 @@ while [ $# -gt 0 ]; do
 			shift
 			;;
 		--dry-run) DRY_RUN=1 ;;
+		--keep-page-reporting) KEEP_PAGE_REPORTING=1 ;;
 		--explain) PYARGS+=(--explain on) ;;
 		--no-build) BUILD=0 ;;
 		--fresh-data) PYARGS+=(--fresh-data) ;;
@@ -274,8 +280,58 @@ stop_everything()
 	fi
 }
 
+# --- free page reporting ------------------------------------------------------
+# A virtual machine whose balloon driver reports free memory to the host
+# (virtio-balloon free page reporting; Linux's page_reporting module) hands
+# the page cache that drop_caches frees back to the host, which discards it.
+# Whoever touches such a page next -- the kernel filling the page cache for
+# a cold read, and the process the data is copied to -- waits for the host
+# to fault it in again: on this project's machine a cold scan of 1.9 GB then
+# spends ~1 s more in the kernel, in one run or the next depending on how
+# far reporting got (measured: backend system time 150 vs 1,150 ms, same
+# scan, same plan, for Seq Scan and AsyncSeqScan alike).  That is no
+# property of storage or of either scan, and a physical server has no such
+# cost, so for the run page_reporting_order is raised to the largest value
+# the kernel accepts (on this machine's 6.18, 11: one above the largest page
+# order, so that no free block is large enough to be reported) and restored
+# on every exit; the report says which.  The original value is
+# kept in $WORK until it is restored, so that a run killed before it could
+# restore leaves it to the next run (or --clean) to put back.
+PAGE_REPORTING_ORDER=/sys/module/page_reporting/parameters/page_reporting_order
+PAGE_REPORTING_SAVED=$WORK/page_reporting_order.orig
+restore_page_reporting()
+{
+	[ -f "$PAGE_REPORTING_SAVED" ] || return 0
+	if cat "$PAGE_REPORTING_SAVED" >"$PAGE_REPORTING_ORDER" 2>/dev/null; then
+		rm -f "$PAGE_REPORTING_SAVED"
+	else
+		echo "could not restore $PAGE_REPORTING_ORDER to $(cat "$PAGE_REPORTING_SAVED")" >&2
+	fi
+}
+# stop_page_reporting -- prints what the report states ("" when the machine
+# has no free page reporting or --keep-page-reporting)
+stop_page_reporting()
+{
+	[ -w "$PAGE_REPORTING_ORDER" ] || return 0
+	if [ "$KEEP_PAGE_REPORTING" = 1 ]; then
+		echo "kept page_reporting_order=$(cat "$PAGE_REPORTING_ORDER")"
+		return 0
+	fi
+	local order
+	mkdir -p "$WORK"
+	[ -f "$PAGE_REPORTING_SAVED" ] || cat "$PAGE_REPORTING_ORDER" >"$PAGE_REPORTING_SAVED"
+	order=$(cat "$PAGE_REPORTING_SAVED")
+	while [ "$order" -lt 64 ] && echo $((order + 1)) >"$PAGE_REPORTING_ORDER" 2>/dev/null; do
+		order=$((order + 1))
+	done
+	[ "$(cat "$PAGE_REPORTING_ORDER")" = "$order" ] ||
+		asyncscan_die "could not raise $PAGE_REPORTING_ORDER; use --keep-page-reporting"
+	echo "page_reporting_order=$order for the run (was $(cat "$PAGE_REPORTING_SAVED"))"
+}
+
 if [ "$CLEAN" = 1 ]; then
 	stop_everything
+	restore_page_reporting
 	asyncscan_log "removing $WORK and $SLOWDEV_MNT (the PostgreSQL 18 and patched 15 builds and the 17 root in $CACHE stay)"
 	grep -qs " $SLOWDEV_MNT/" /proc/self/mountinfo &&
 		asyncscan_die "something is still mounted below $SLOWDEV_MNT"
@@ -290,6 +346,7 @@ cleanup()
 	set +e
 	trap - EXIT INT TERM HUP
 	stop_everything
+	restore_page_reporting
 	exit "$rc"
 }
 # on_signal MESSAGE RC -- stop the harness (it stops its servers and saves
@@ -501,7 +558,10 @@ fi
 # a mount namespace of its own (unshare execs python3: PY_PID is the
 # harness), so that the slow device's mounts are invisible to every other
 # mount namespace on the machine and none can keep them alive
+PAGE_REPORTING=$(stop_page_reporting) || exit 1
+[ -z "$PAGE_REPORTING" ] || asyncscan_log "free page reporting: $PAGE_REPORTING"
 unshare --mount --propagation private -- python3 "$HERE/matrix.py" --mode "$MODE" --out "$OUT" --lib "$LIBDIR" \
+	--page-reporting "$PAGE_REPORTING" \
 	--pg18 "$PG18_DIR" --lib18 "$LIBDIR18" --pg17-cache "$CACHE" --lib17 "$LIBDIR17" \
 	--pg15p "$PG15P_DIR" --lib15p "$LIBDIR15P" \
 	--workdir "$WORK" --port-base "$PORT" "${PYARGS[@]}" &
