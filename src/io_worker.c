@@ -193,21 +193,10 @@ static int	my_worker_number = -1;
 static int	my_running_slot = -1;
 
 /*
- * In an IO worker: the queued reads it took to announce to the kernel
- * (worker_next_request), copied out of the queue to be announced after the
- * lock is released.
+ * In an IO worker: copies of the queued requests it took to announce to the
+ * kernel (worker_next_request), announced after the lock is released.
  */
-typedef struct WorkerAdvice
-{
-	Oid			spc_oid;
-	Oid			db_oid;
-	Oid			rel_number;
-	int			segno;
-	off_t		offset;
-	size_t		length;
-} WorkerAdvice;
-
-static WorkerAdvice my_advice[WORKER_ADVISE_MAX];
+static WorkerRequest my_advice[WORKER_ADVISE_MAX];
 static int	my_nadvice = 0;
 
 PGDLLEXPORT void asyncscan_io_worker_main(Datum main_arg);
@@ -855,6 +844,15 @@ worker_exit(int code, Datum arg)
 	LWLockRelease(worker_shared->lock);
 }
 
+/* The path of the segment file a request reads, palloc'd */
+static char *
+request_segment_path(const WorkerRequest *req)
+{
+	char	   *path = asyncscan_relpath_perm(req->db_oid, req->spc_oid, req->rel_number);
+
+	return req->segno == 0 ? path : psprintf("%s.%d", path, req->segno);
+}
+
 /*
  * Perform one request into its arena slot.  Errors are the request's
  * outcome, not the worker's.
@@ -862,12 +860,8 @@ worker_exit(int code, Datum arg)
 static void
 worker_perform(WorkerRequest *req, char *target)
 {
-	char	   *path;
-	char	   *segpath;
+	char	   *segpath = request_segment_path(req);
 	int			fd;
-
-	path = asyncscan_relpath_perm(req->db_oid, req->spc_oid, req->rel_number);
-	segpath = req->segno == 0 ? path : psprintf("%s.%d", path, req->segno);
 
 	fd = BasicOpenFile(segpath, O_RDONLY | PG_BINARY |
 					   (req->direct_io ? O_DIRECT : 0));
@@ -921,19 +915,14 @@ worker_advise(void)
 
 	for (int i = 0; i < my_nadvice; i++)
 	{
-		WorkerAdvice *a = &my_advice[i];
+		WorkerRequest *a = &my_advice[i];
 
 		if (i == 0 || a->spc_oid != a[-1].spc_oid || a->db_oid != a[-1].db_oid ||
 			a->rel_number != a[-1].rel_number || a->segno != a[-1].segno)
 		{
-			char	   *path;
-			char	   *segpath;
-
 			if (fd >= 0)
 				close(fd);
-			path = asyncscan_relpath_perm(a->db_oid, a->spc_oid, a->rel_number);
-			segpath = a->segno == 0 ? path : psprintf("%s.%d", path, a->segno);
-			fd = BasicOpenFile(segpath, O_RDONLY | PG_BINARY);
+			fd = BasicOpenFile(request_segment_path(a), O_RDONLY | PG_BINARY);
 		}
 		if (fd >= 0)
 			(void) posix_fadvise(fd, a->offset, a->length, POSIX_FADV_WILLNEED);
@@ -990,13 +979,7 @@ worker_next_request(void)
 		if (req->advised || (i >= 0 && req->state != REQ_QUEUED))
 			continue;
 		req->advised = true;
-		my_advice[my_nadvice].spc_oid = req->spc_oid;
-		my_advice[my_nadvice].db_oid = req->db_oid;
-		my_advice[my_nadvice].rel_number = req->rel_number;
-		my_advice[my_nadvice].segno = req->segno;
-		my_advice[my_nadvice].offset = req->offset;
-		my_advice[my_nadvice].length = req->length;
-		my_nadvice++;
+		my_advice[my_nadvice++] = *req;
 	}
 	/* busy or about to sleep: submitters must know which */
 	worker_shared->worker_idle[my_worker_number] = slot < 0;
