@@ -73,7 +73,6 @@
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/bufpage.h"
-#include "storage/checksum.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
@@ -85,6 +84,7 @@
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
 
+#include "checksum.h"
 #include "compat.h"
 #include "io_worker.h"
 
@@ -892,7 +892,7 @@ worker_perform(WorkerRequest *req, char *target)
 			PageHeader	page = (PageHeader) (target + (Size) i * BLCKSZ);
 
 			if (!PageIsNew((Page) page) &&
-				pg_checksum_page((char *) page, first + i) == page->pd_checksum)
+				asyncscan_checksum_page((char *) page, first + i) == page->pd_checksum)
 				req->checksums_ok |= (uint32) 1 << i;
 		}
 	}

@@ -58,7 +58,6 @@
 #include "executor/instrument.h"
 #include "miscadmin.h"
 #include "storage/bufpage.h"
-#include "storage/checksum.h"
 #include "storage/fd.h"
 #include "storage/lwlock.h"
 #include "utils/guc.h"
@@ -66,6 +65,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "checksum.h"
 #include "compat.h"
 #include "io_method.h"
 #include "pgstats.h"
@@ -1156,7 +1156,7 @@ check_direct_page(AsyncScanStream *stream, Page page, BlockNumber blkno,
 		return DIRECT_BAD_PAGE;
 
 	if (DataChecksumsEnabled() && !checksum_verified &&
-		pg_checksum_page((char *) page, blkno) != header->pd_checksum)
+		asyncscan_checksum_page((char *) page, blkno) != header->pd_checksum)
 		return DIRECT_BAD_PAGE;
 
 	/* no more line pointers than a heap page holds (the consumer's array) */
