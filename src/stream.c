@@ -273,6 +273,7 @@ static DirectCheck check_direct_page(AsyncScanStream *stream, Page page,
 									 BlockNumber blkno, bool all_visible,
 									 bool checksum_verified);
 static bool tuples_are_sane(Page page);
+static bool tuples_do_not_overlap(Page page);
 static void stage_forming_read(AsyncScanStream *stream);
 static void submit_staged(AsyncScanStream *stream);
 static void release_consumed_reads(AsyncScanStream *stream);
@@ -1073,15 +1074,50 @@ block_in_shared_buffers(Relation rel, BlockNumber blkno)
 /*
  * Every normal line pointer of a page points at a tuple that lies between
  * pd_upper and pd_special, starts MAXALIGNed, is at least a tuple header
- * long, and overlaps no other tuple.  Overlaps are found with one bit per
- * MAXALIGN unit of the page, set tuple by tuple, a word at a time.
+ * long, and overlaps no other tuple.  A page filled by inserts holds its
+ * tuples in descending order of line pointer (each below the one before),
+ * which rules out overlaps by itself; any other page is checked with
+ * tuples_do_not_overlap.
  */
 static bool
 tuples_are_sane(Page page)
 {
+	PageHeader	header = (PageHeader) page;
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+	unsigned	below = header->pd_special; /* start of the tuple before */
+	bool		descending = true;
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+		unsigned	start;
+		unsigned	end;
+
+		if (!ItemIdIsNormal(lp))
+			continue;
+		start = ItemIdGetOffset(lp);
+		end = start + ItemIdGetLength(lp);	/* exclusive */
+		if (start < header->pd_upper || end > header->pd_special ||
+			ItemIdGetLength(lp) < SizeofHeapTupleHeader ||
+			start % MAXIMUM_ALIGNOF != 0)
+			return false;
+		if (end > below)
+			descending = false;
+		below = start;
+	}
+	return descending || tuples_do_not_overlap(page);
+}
+
+/*
+ * No two normal line pointers' tuples (each inside the page, as
+ * tuples_are_sane checked) overlap.  One bit per MAXALIGN unit of the
+ * page, set tuple by tuple, a word at a time.
+ */
+static bool
+tuples_do_not_overlap(Page page)
+{
 #define UNIT		MAXIMUM_ALIGNOF
 #define NUNITS		(BLCKSZ / UNIT)
-	PageHeader	header = (PageHeader) page;
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 	uint64		used[NUNITS / 64];
 
@@ -1098,10 +1134,6 @@ tuples_are_sane(Page page)
 			continue;
 		start = ItemIdGetOffset(lp);
 		end = start + ItemIdGetLength(lp);	/* exclusive */
-		if (start < header->pd_upper || end > header->pd_special ||
-			ItemIdGetLength(lp) < SizeofHeapTupleHeader ||
-			start % UNIT != 0)
-			return false;
 
 		/* units start / UNIT .. (end - 1) / UNIT, word by word */
 		for (unsigned first = start / UNIT, last = (end - 1) / UNIT;
