@@ -170,14 +170,14 @@ FROM pg_visibility_map('pt');
 SELECT direct_as_predicted, hit_as_predicted, read_as_predicted, every_block_once,
        direct = :pt_blocks AS all_direct, hit, read
 FROM check_paths('pt');
--- the reads were combined: with the default io_combine_limit of 16 blocks
--- fewer reads than blocks, each at most 128kB, and the bytes read are
+-- the reads were combined: with the default io_combine_limit of 32 blocks
+-- fewer reads than blocks, each at most 256kB, and the bytes read are
 -- exactly the direct blocks; at most io_depth (64) reads in flight
 SELECT (c->>'Reads')::int < :pt_blocks AS combined,
-       (c->>'Reads')::int >= :pt_blocks / 16 AS at_most_16_blocks_each,
+       (c->>'Reads')::int >= :pt_blocks / 32 AS at_most_32_blocks_each,
        (c->>'Read Bytes')::bigint = 8192::bigint * :pt_blocks AS bytes_are_blocks,
-       (c->>'Average Read Size')::numeric <= 128 AS avg_at_most_128kb,
-       (c->>'Max Window')::int BETWEEN 2 AND 64 * 16 AS window_grew_within_limit,
+       (c->>'Average Read Size')::numeric <= 256 AS avg_at_most_256kb,
+       (c->>'Max Window')::int BETWEEN 2 AND 64 * 32 AS window_grew_within_limit,
        (c->>'Max In-Flight')::int <= 64 AS in_flight_within_depth,
        (c->>'Actual Rows')::numeric::int AS actual_rows
 FROM scan_counters('SELECT * FROM pt') AS c;

@@ -63,7 +63,7 @@ StaticAssertDecl(lengthof(io_methods) == ASYNCSCAN_NUM_IO_METHODS,
 
 /* GUC variables */
 static int	asyncscan_io_method = DEFAULT_IO_METHOD;
-static int	asyncscan_io_combine_limit_blocks = 16;
+static int	asyncscan_io_combine_limit_blocks = 32;
 
 /* the one-time fallback WARNING of this backend was given */
 static bool fallback_warned = false;
@@ -94,7 +94,7 @@ asyncscan_io_method_init(void)
 							"Adjacent blocks read by the direct path are combined "
 							"into one read of at most this size.",
 							&asyncscan_io_combine_limit_blocks,
-							16, 1, ASYNCSCAN_MAX_COMBINE,
+							32, 1, ASYNCSCAN_MAX_COMBINE,
 							PGC_USERSET,
 							GUC_UNIT_BLOCKS,
 							NULL, NULL, NULL);
