@@ -7,13 +7,13 @@
  * how.  Every method implements the same small set of callbacks, modelled
  * on PostgreSQL 18's IoMethodOps: stage a read, submit the staged batch,
  * wait for one read, and drain everything an owner still has in flight.
- * Besides the version shims (compat.h), this header is all a method sees
- * of the rest of pg_asyncscan: methods depend on nothing above them, and
- * are chosen through the registry (io_method.c).  Adding a method is one
- * new io_<name>.c file, one line each in the registry's enum
- * (io_method.h), ops table and GUC options (io_method.c, which asserts
- * that the three agree), the declaration of its ops table below, and its
- * object in the Makefile.
+ * Besides the version shims (compat.h) and the page checksum (checksum.h,
+ * a leaf), this header is all a method sees of the rest of pg_asyncscan:
+ * methods depend on nothing above them, and are chosen through the
+ * registry (io_method.c).  Adding a method is one new io_<name>.c file,
+ * one line each in the registry's enum (io_method.h), ops table and GUC
+ * options (io_method.c, which asserts that the three agree), the
+ * declaration of its ops table below, and its object in the Makefile.
  *
  * A read is always one contiguous range of one segment file into one
  * contiguous, scan-private target.  With pg_asyncscan.direct_io the read
