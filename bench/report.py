@@ -149,7 +149,10 @@ class Report:
 
     def compare(self, gid, cid, base, metric=None):
         """cid against base in the same group: ratio of medians, whether the
-        IQRs overlap, and 'not slower' (ratio <= 1.02 or overlapping)."""
+        IQRs overlap, and 'not slower' (ratio <= 1.02 or overlapping);
+        None if the run has no such group or either side has no result."""
+        if gid not in self.groups:
+            return None
         metric = metric or self.metric(gid)
         a, b = self.case(gid, cid), self.case(gid, base)
         if not a or not b or not a[metric] or not b[metric]:
@@ -577,15 +580,15 @@ set bmargin 7
         why = (f"cause: CPU. The defaults' scan takes {fnum(d['cpu']['med'])} ms of backend "
                f"CPU (the Seq Scan's {fnum(seq['cpu']['med'])} ms spread over its "
                f"{fnum(seq['med'])}; buffered reads fill the page cache and copy from it on "
-               f"the backend's CPU, in its io_uring worker threads too) where 85% of the limit allows {fnum(allowed)} ms in all, on 2 vCPUs "
-               f"shared with the device's own loop and FUSE threads; it is busy "
-               f"{d['be'] * 100:.0f}% of its time")
+               f"the backend's CPU, in its io_uring worker threads too) where 85% of the limit "
+               f"allows {fnum(allowed)} ms in all ({d['cpu']['med'] / allowed * 100:.0f}% of "
+               f"it), on 2 vCPUs shared with the device's own loop and FUSE threads; it is "
+               f"busy {d['be'] * 100:.0f}% of its time")
         fio = self.ex.get("fio", {}).get(gid, {}).get("buf_128k_qd16", {}).get("mib_s")
         if fio:
             buf = statistics.median(fio)
-            why += (f", and reaches {size / (d['med'] / 1000) / buf * 100:.0f}% of what the "
-                    f"device gives buffered reads, which themselves stay below 85% of the "
-                    f"limit (fio, 128 kB × 16: {fnum(buf)} MiB/s = {buf / lim * 100:.0f}%)")
+            why += (f"; for comparison, fio's buffered reads (128 kB × 16) get "
+                    f"{fnum(buf)} MiB/s, {buf / lim * 100:.0f}% of the limit")
         if dio and dio["cpu"]:
             why += (f". direct_io=on ({fnum(dio['cpu']['med'])} ms CPU) reaches "
                     f"{size / (dio['med'] / 1000) / lim * 100:.0f}% of the limit")
