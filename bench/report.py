@@ -582,7 +582,8 @@ set bmargin 7
                f"{fnum(seq['med'])}; buffered reads fill the page cache and copy from it on "
                f"the backend's CPU, in its io_uring worker threads too) where 85% of the limit "
                f"allows {fnum(allowed)} ms in all ({d['cpu']['med'] / allowed * 100:.0f}% of "
-               f"it), on 2 vCPUs shared with the device's own loop and FUSE threads; it is "
+               f"it), on {self.nproc} vCPUs shared with the device's own loop and FUSE "
+               f"threads; it is "
                f"busy {d['be'] * 100:.0f}% of its time")
         fio = self.ex.get("fio", {}).get(gid, {}).get("buf_128k_qd16", {}).get("mib_s")
         if fio:
